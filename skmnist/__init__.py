@@ -1,7 +1,8 @@
 """skmnist: PyTorch image classifiers as first-class scikit-learn estimators."""
 
-from ._classifier import SkMNISTClassifier
-
 __version__ = "0.1.0.dev0"
 
-__all__ = ["SkMNISTClassifier", "__version__"]
+from ._classifier import SkMNISTClassifier  # noqa: E402
+from .persistence import load, save  # noqa: E402
+
+__all__ = ["SkMNISTClassifier", "__version__", "load", "save"]

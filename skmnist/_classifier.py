@@ -530,8 +530,11 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
                     self._to_device_tensor(valid[0], device),
                     torch.as_tensor(valid[1], dtype=torch.long, device=device),
                 ))
-            if first or not incremental:
+            # partial_fit continues one training run: callbacks (the LR
+            # schedule) begin once, at the first call or after save/load.
+            if not incremental or not getattr(net, "train_begun_", False):
                 net.notify("on_train_begin", X=Xt, y=yt)
+                net.train_begun_ = True
             try:
                 self._epochs(Xt, yt, 1 if incremental else self.max_epochs,
                              has_valid=valid is not None)
@@ -614,8 +617,19 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         )
         self.net_.initialize()
         self.device_ = device
-        self.module_ = self.net_.module_
-        self.history_ = self.net_.history
+
+    # The trained module and its history live in the skorch net; these views
+    # stay in step with it (also after unpickling, where skorch restores its
+    # module separately).
+    @property
+    def module_(self):
+        """The trained ``torch.nn.Module`` (``net_.module_``)."""
+        return self.net_.module_
+
+    @property
+    def history_(self):
+        """The skorch training history (``net_.history``)."""
+        return self.net_.history
 
     def _epochs(self, Xt, yt, n_epochs, *, has_valid):
         net = self.net_
