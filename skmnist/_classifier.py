@@ -81,7 +81,8 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         Further keyword arguments for the architecture builder.
     image_shape : tuple of int, default=None
         ``(height, width)`` or ``(channels, height, width)`` of flat input
-        whose feature count is not a square, e.g. ``(3, 32, 32)``.
+        whose feature count is not a square, e.g. ``(3, 32, 32)``. One entry
+        may be -1 to infer it from the feature count, as in ``numpy.reshape``.
     input_scaling : {"standard", None}, default="standard"
         ``"standard"`` learns a mean and standard deviation in ``fit``
         (per channel for images, per feature for tabular input) and
@@ -331,8 +332,8 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         return self._images_from_predict_input(X)
 
     def _images_from_fit_input(self, X):
-        image_shape = check_image_shape(self.image_shape)
         n = X.shape[0]
+        image_shape = check_image_shape(self.image_shape, int(np.prod(X.shape[1:])))
         if X.ndim == 2:
             d = X.shape[1]
             if image_shape is not None:

@@ -44,23 +44,38 @@ def check_choice(value, name, choices):
     return value
 
 
-def check_image_shape(image_shape):
-    """Validate ``image_shape``: None, ``(h, w)`` or ``(c, h, w)`` -> ``(c, h, w)``."""
+def check_image_shape(image_shape, n_features=None):
+    """Validate ``image_shape``: None, ``(h, w)`` or ``(c, h, w)`` -> ``(c, h, w)``.
+
+    One entry may be -1, as in ``numpy.reshape``; it is inferred from
+    ``n_features`` when that is given.
+    """
     if image_shape is None:
         return None
     try:
         shape = tuple(image_shape)
     except TypeError:
         shape = ()
-    if len(shape) not in (2, 3) or not all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in shape
-    ):
+    valid = len(shape) in (2, 3) and all(
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) and (s >= 1 or s == -1)
+        for s in shape
+    ) and sum(s == -1 for s in shape) <= 1
+    if not valid:
         raise ValueError(
             "image_shape must be (height, width) or (channels, height, width) with "
-            f"positive integers, got {image_shape!r}."
+            f"positive integers (one may be -1 to infer it), got {image_shape!r}."
         )
     shape = tuple(int(s) for s in shape)
-    return (1,) + shape if len(shape) == 2 else shape
+    shape = (1,) + shape if len(shape) == 2 else shape
+    if n_features is not None and -1 in shape:
+        known = int(np.prod([s for s in shape if s != -1]))
+        if n_features % known:
+            raise ValueError(
+                f"image_shape={image_shape!r} cannot hold {n_features} features per sample: "
+                f"{n_features} is not a multiple of {known}."
+            )
+        shape = tuple(n_features // known if s == -1 else s for s in shape)
+    return shape
 
 
 def square_side(n_features):
