@@ -4,6 +4,7 @@ import copy
 import inspect
 import math
 import numbers
+import threading
 
 import numpy as np
 import torch
@@ -43,6 +44,9 @@ _OPTIMIZERS = {
     "rmsprop": (torch.optim.RMSprop, {}),
 }
 _SCHEDULES = (None, "cosine", "step")
+# Seeded training reseeds torch's process-wide generator inside fork_rng;
+# fits in threads of one process take turns so they cannot reseed each other.
+_SEEDED_TRAINING_LOCK = threading.RLock()
 # Flat input is read as square images from this side up (8x8 = sklearn's digits).
 _MIN_AUTO_IMAGE_SIDE = 8
 # Architecture hyperparameters that are also estimator parameters.
@@ -96,7 +100,9 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         L2 penalty passed to the optimizer.
     lr_schedule : {"cosine", "step"} or None, default="cosine"
         Learning-rate schedule over ``max_epochs`` epochs: cosine annealing
-        to zero, or a step decay (x0.1 every third of the epochs).
+        towards zero, or a step decay (x0.1 every third of the epochs). Each
+        ``fit`` starts the schedule again; ``partial_fit`` calls continue it,
+        the cosine restarting every ``max_epochs`` epochs.
     batch_size : int, default=32
         Samples per training batch (Keras' default; small data sets such as
         the bundled sample need the extra optimizer steps).
@@ -166,8 +172,11 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
     Notes
     -----
     Training runs inside ``torch.random.fork_rng``, so seeding never changes
-    torch's global random state. Results are reproducible on the CPU for a
-    fixed ``random_state``; on a GPU some kernels are not deterministic.
+    torch's global random state; fits in several threads of one process take
+    turns. Results are reproducible on the CPU for a fixed ``random_state``
+    and the same number of torch threads (joblib worker processes use fewer
+    threads, which can change the last bits of probabilities); on a GPU some
+    kernels are not deterministic.
 
     Examples
     --------
@@ -236,8 +245,13 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
             and str(self.device).startswith("cuda")
         return tags
 
+    def __sklearn_is_fitted__(self):
+        # Fitted means a trained net exists: a fit that failed half-way is not.
+        return hasattr(self, "net_")
+
     # ------------------------------------------------------------ parameters
-    def _check_params(self):
+
+    def _check_arch_params(self):
         if not (callable(self.arch) or isinstance(self.arch, str)):
             raise ValueError(
                 f"arch must be 'auto', a registered name ({', '.join(list_models())}) or a "
@@ -250,6 +264,8 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.module_params is not None and not isinstance(self.module_params, dict):
             raise ValueError(f"module_params must be a dict or None, got {self.module_params!r}.")
+
+    def _check_training_params(self):
         check_image_shape(self.image_shape)
         check_choice(self.input_scaling, "input_scaling", ("standard", None))
         check_float(self.lr, "lr", low=0, low_open=True)
@@ -331,6 +347,12 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
             return self._images_from_fit_input(X)
         return self._images_from_predict_input(X)
 
+    def _needs_images(self):
+        return self.arch not in ("auto", "mlp")
+
+    def _needs_images_reason(self):
+        return f"arch={self.arch!r}"
+
     def _images_from_fit_input(self, X):
         n = X.shape[0]
         image_shape = check_image_shape(self.image_shape, int(np.prod(X.shape[1:])))
@@ -345,12 +367,13 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
                 shape, kind = image_shape, "image"
             else:
                 side = square_side(d)
-                wants_image = self.arch not in ("auto", "mlp")
+                wants_image = self._needs_images()
                 if side is not None and (side >= _MIN_AUTO_IMAGE_SIDE or wants_image):
                     shape, kind = (1, side, side), "image"
                 elif wants_image:
                     raise ValueError(
-                        f"arch={self.arch!r} needs images, but X has {d} features per sample, "
+                        f"{self._needs_images_reason()} needs images, but X has {d} features "
+                        "per sample, "
                         "which is not a square number of pixels. Pass image_shape=(height, "
                         "width) or (channels, height, width), give X as (n, height, width) or "
                         "(n, channels, height, width), or use arch='mlp'."
@@ -493,8 +516,10 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         return self._fit(X, y, incremental=True, classes=classes)
 
     def _fit(self, X, y, *, incremental, classes=None):
-        device = self._check_params()
         first = not hasattr(self, "net_") or not (incremental or self.warm_start)
+        if first:
+            self._check_arch_params()
+        device = self._check_training_params()
         if first:
             for attr in ("net_", "classes_"):
                 if hasattr(self, attr):
@@ -518,7 +543,7 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
             valid = (valid_images, valid_y)
 
         cuda_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda_devices):
+        with _SEEDED_TRAINING_LOCK, torch.random.fork_rng(devices=cuda_devices):
             if first:
                 torch.manual_seed(self._seed)
                 self._build_net(device)
@@ -543,6 +568,8 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
                 net.train_split = None
                 if not incremental:
                     net.notify("on_train_end", X=Xt, y=yt)
+                # A fitted module rests in eval mode, so predicting changes no state.
+                net._set_training(False)
         return self
 
     def _split_validation(self, images, y_enc):
@@ -563,7 +590,8 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
                 idx, test_size=n_valid, random_state=self._seed % (2**31))
         return images[train_idx], images[valid_idx], y_enc[train_idx], y_enc[valid_idx]
 
-    def _build_net(self, device):
+    def _make_module(self):
+        """Build the freshly initialised ``nn.Module`` for the fitted data shape."""
         c, h, w = self.input_shape_
         n_classes = len(self.classes_)
         if callable(self.arch):
@@ -581,20 +609,37 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"arch={self.arch!r} must build a torch.nn.Module, got {type(module).__name__}."
             )
+        return module
+
+    def _net_kwargs(self, module):
+        """Extra keyword arguments for the skorch net (subclasses add to them)."""
+        return {}
+
+    def _before_epoch(self):
+        """Hook run before every epoch (the fine-tuner unfreezes here)."""
+
+    def _build_net(self, device):
+        module = self._make_module()
+        n_classes = len(self.classes_)
         if isinstance(self.optimizer, str):
             opt_cls, opt_defaults = _OPTIMIZERS[self.optimizer]
         else:
             opt_cls, opt_defaults = self.optimizer, {}
         opt_kwargs = {f"optimizer__{k}": v for k, v in opt_defaults.items()}
-        if self.weight_decay:
-            opt_kwargs["optimizer__weight_decay"] = self.weight_decay
+        # Always passed: AdamW's own default would otherwise decay by 0.01.
+        opt_kwargs["optimizer__weight_decay"] = self.weight_decay
+        # Each fit restarts the schedule (last_epoch=-1); partial_fit calls
+        # continue it. Cosine restarts every max_epochs epochs, so a long run
+        # of partial_fit calls never trains at a learning rate of zero.
         callbacks = []
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_scheduler", LRScheduler(
-                "CosineAnnealingLR", T_max=self.max_epochs)))
+                torch.optim.lr_scheduler.CosineAnnealingWarmRestarts, T_0=self.max_epochs,
+                last_epoch=-1)))
         elif self.lr_schedule == "step":
             callbacks.append(("lr_scheduler", LRScheduler(
-                "StepLR", step_size=max(1, self.max_epochs // 3), gamma=0.1)))
+                torch.optim.lr_scheduler.StepLR, step_size=max(1, self.max_epochs // 3),
+                gamma=0.1, last_epoch=-1)))
         self.net_ = SkorchEngineNet(
             module=module,
             criterion=torch.nn.CrossEntropyLoss,
@@ -615,6 +660,7 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
             precision=self.precision,
             verbose=self.verbose,
             **opt_kwargs,
+            **self._net_kwargs(module),
         )
         self.net_.initialize()
         self.device_ = device
@@ -637,6 +683,7 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         monitor = "valid_loss" if has_valid else "train_loss"
         best_state = None
         for _ in range(n_epochs):
+            self._before_epoch()
             epoch_seed = (self._seed + 1_000_003 * (self.n_iter_ + 1)) % (2**63 - 1)
             torch.manual_seed(epoch_seed)
             net.iterator_train__seed = epoch_seed

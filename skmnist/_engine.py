@@ -49,7 +49,12 @@ def resolve_device(device):
                 f"device={device!r} but only {torch.cuda.device_count()} CUDA "
                 "device(s) are visible."
             )
-    elif dev.type not in ("cpu", "mps"):
+    elif dev.type == "mps":
+        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise ValueError(
+                f"device={device!r} but Apple's MPS backend is not available here; use "
+                "device='auto' or 'cpu'.")
+    elif dev.type != "cpu":
         raise ValueError(
             f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
         )
@@ -68,8 +73,9 @@ class TensorBatchIterator:
     shuffle : bool, default=False
         Draw a new permutation each time the iterator is iterated.
     seed : int, default=None
-        Seed of the permutation (the estimator sets a new one each epoch);
-        None draws from torch's global generator.
+        Seed of the permutation: a fixed seed gives the same order on every
+        pass (the estimator sets a new seed each epoch); None draws from
+        torch's global generator.
     merge_last : bool, default=False
         Fold a final batch of a single sample into the previous one (batch
         norm cannot train on one value per channel).
@@ -120,14 +126,34 @@ class SkorchEngineNet(NeuralNetClassifier):
         Autocast dtype for forward passes; "16" adds gradient scaling.
     augment_fn : callable or None, default=None
         Applied to each training batch of images on the device.
+    frozen_modules : sequence of str, default=()
+        Names (as in ``named_modules``) of submodules kept in eval mode
+        while training, because their weights are frozen.
     *args, **kwargs
         Passed to ``skorch.NeuralNetClassifier``.
     """
 
-    def __init__(self, *args, precision="32", augment_fn=None, **kwargs):
+    # The callbacks (the LR scheduler holds the optimizer) travel with the
+    # module and optimizer through skorch's device-aware pickling, so a GPU
+    # model unpickles on a CPU-only machine and hashing sees no live tensors.
+    # ("module" and "callbacks" also hold the module instance and the scheduler.)
+    cuda_dependent_attributes_ = NeuralNetClassifier.cuda_dependent_attributes_ + [
+        "module", "callbacks"]
+
+    def __init__(self, *args, precision="32", augment_fn=None, frozen_modules=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.precision = precision
         self.augment_fn = augment_fn
+        self.frozen_modules = frozen_modules
+
+    def _set_training(self, training=True):
+        super()._set_training(training)
+        if training and self.frozen_modules:
+            # Frozen parts stay in eval mode: batch-norm statistics and
+            # dropout do not change what a frozen layer computes.
+            modules = dict(self.module_.named_modules())
+            for name in self.frozen_modules:
+                modules[name].eval()
 
     @property
     def _default_callbacks(self):

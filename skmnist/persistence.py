@@ -30,6 +30,7 @@ import torch
 from . import __version__
 from ._classifier import SkMNISTClassifier
 from ._engine import resolve_device
+from ._finetune import SkMNISTFineTuner
 
 __all__ = ["load", "save"]
 
@@ -37,7 +38,7 @@ FORMAT = "skmnist-model"
 FORMAT_VERSION = 1
 _MEMBERS = ("metadata.json", "weights.pt", "optimizer.pt")
 _TUPLE_PARAMS = ("hidden_units", "channels", "image_shape")
-_ESTIMATORS = {"SkMNISTClassifier": SkMNISTClassifier}
+_ESTIMATORS = {"SkMNISTClassifier": SkMNISTClassifier, "SkMNISTFineTuner": SkMNISTFineTuner}
 # Fitted state written to JSON: name -> kind.
 _FITTED = {
     "classes_": "labels",
@@ -50,6 +51,12 @@ _FITTED = {
     "n_iter_": "int",
     "_input_kind": "str",
     "_seed": "int",
+    # SkMNISTFineTuner
+    "model_input_shape_": "tuple",
+    "base_recipe_": "json",
+    "pretrained_classes_": "labels",
+    "head_replaced_": "json",
+    "frozen_": "json",
 }
 
 
@@ -119,7 +126,7 @@ def save(estimator, path):
 
     Parameters
     ----------
-    estimator : SkMNISTClassifier
+    estimator : SkMNISTClassifier or SkMNISTFineTuner
         A fitted estimator whose parameters are plain values (a registered
         ``arch`` name, a named ``optimizer``, an int or None ``random_state``).
     path : str or os.PathLike
@@ -162,7 +169,13 @@ def save(estimator, path):
         )
     if not hasattr(estimator, "net_"):
         raise ValueError(f"This {cls_name} is not fitted yet; call fit before save.")
-    params = {k: _json_param(k, v) for k, v in estimator.get_params(deep=False).items()}
+    params = estimator.get_params(deep=False)
+    if "pretrained" in params and not isinstance(params["pretrained"], (str, os.PathLike)):
+        # The weights are in this file; a path is kept, an in-memory model is not.
+        params["pretrained"] = None
+    elif "pretrained" in params:
+        params["pretrained"] = os.fspath(params["pretrained"])
+    params = {k: _json_param(k, v) for k, v in params.items()}
     fitted = {name: _encode(kind, getattr(estimator, name))
               for name, kind in _FITTED.items() if hasattr(estimator, name)}
     metadata = {
@@ -244,7 +257,7 @@ def load(path, *, device="auto"):
 
     Returns
     -------
-    estimator : SkMNISTClassifier
+    estimator : SkMNISTClassifier or SkMNISTFineTuner
         The fitted estimator, predicting exactly as when it was saved.
 
     Raises

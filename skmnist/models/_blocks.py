@@ -1,18 +1,20 @@
 """Small building blocks shared by the architectures (torch only)."""
 
+import numbers
+
 from torch import nn
 
 
 def check_positive_int(value, name, model):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(
             f"{model}: {name} must be a positive integer, got {value!r}."
         )
-    return value
+    return int(value)
 
 
 def check_int_tuple(value, name, model, allow_empty=True):
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value,)
     try:
         value = tuple(value)
@@ -23,13 +25,11 @@ def check_int_tuple(value, name, model, allow_empty=True):
         ) from None
     if not allow_empty and not value:
         raise ValueError(f"{model}: {name} must not be empty.")
-    for v in value:
-        check_positive_int(v, f"every entry of {name}", model)
-    return value
+    return tuple(check_positive_int(v, f"every entry of {name}", model) for v in value)
 
 
 def check_dropout(value, model):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
         raise ValueError(f"{model}: dropout must be a float in [0, 1), got {value!r}.")
     return float(value)
 

@@ -1,0 +1,399 @@
+"""SkMNISTFineTuner: continue training a fitted model on a new task."""
+
+import copy
+import os
+
+import numpy as np
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+from torch.nn import functional as F
+
+from ._classifier import SkMNISTClassifier
+from ._validation import check_choice, check_float, check_int
+from .models import get_model
+
+_HEADS = ("auto", "reuse", "replace")
+
+
+def _blocks(module):
+    """The module's trainable blocks in forward order: ``[(name, submodule), ...]``.
+
+    Children that are ``nn.Sequential`` are split into their own children,
+    so ``SmallCNN`` gives ``features.0, features.1, head.2, ..., classifier``.
+    """
+    blocks = []
+    for name, child in module.named_children():
+        parts = child.named_children() if isinstance(child, nn.Sequential) else [(None, child)]
+        for sub, part in parts:
+            if any(True for _ in part.parameters()):
+                blocks.append((name if sub is None else f"{name}.{sub}", part))
+    return blocks
+
+
+def _head_name(module):
+    """The name of the final linear layer (``classifier`` in skmnist models)."""
+    if isinstance(getattr(module, "classifier", None), nn.Linear):
+        return "classifier"
+    linear = [name for name, m in module.named_modules() if isinstance(m, nn.Linear)]
+    if not linear:
+        raise ValueError(
+            f"The pretrained module ({type(module).__name__}) has no nn.Linear output layer "
+            "to use as the classification head."
+        )
+    return linear[-1]
+
+
+def _replace_submodule(module, name, new):
+    parent_name, _, child = name.rpartition(".")
+    parent = module.get_submodule(parent_name) if parent_name else module
+    setattr(parent, child, new)
+
+
+class SkMNISTFineTuner(SkMNISTClassifier):
+    """Fine-tune a trained skmnist model on new data, possibly with new classes.
+
+    The pretrained network is copied (never changed); its head is reused
+    when the new task has the same classes, else replaced by a fresh linear
+    layer. Leading blocks can be frozen, unfrozen later, and trained with a
+    smaller learning rate than the head. Images of another size or channel
+    count are adapted (resized, channels averaged or repeated) to the input
+    the pretrained network expects.
+
+    Parameters
+    ----------
+    pretrained : SkMNISTClassifier, SkMNISTFineTuner, FrozenEstimator or str
+        A fitted estimator, a ``sklearn.frozen.FrozenEstimator`` wrapping one,
+        or the path of a model saved with :func:`skmnist.save`. Note that
+        ``sklearn.clone`` (used by ``cross_val_score`` and the searches)
+        returns an *unfitted* copy of an estimator parameter: pass a path or
+        a ``FrozenEstimator`` when the fine-tuner will be cloned.
+    freeze : {"backbone", "none"} or int, default="backbone"
+        What is frozen at the start: every block but the head, nothing, or
+        the first ``freeze`` blocks (see Notes). Frozen weights (and their
+        batch-norm statistics) stay bit-identical.
+    unfreeze_epoch : int, default=None
+        Unfreeze everything before this epoch (counted from 0 over all
+        calls to ``fit``/``partial_fit``); None keeps the frozen blocks
+        frozen.
+    backbone_lr_factor : float, default=0.1
+        Learning rate of the pretrained (non-head) layers, as a fraction
+        of ``lr``, once they train.
+    head : {"auto", "reuse", "replace"}, default="auto"
+        ``"auto"`` reuses the pretrained head when the new classes equal the
+        pretrained ``classes_`` and replaces it otherwise.
+    image_shape : tuple of int, default=None
+        Shape of flat input that is not square, as in
+        :class:`SkMNISTClassifier`.
+    input_scaling : {"standard", None}, default="standard"
+        Standardise the new data with its own mean and standard deviation
+        (per channel), as the pretrained model's data was.
+    lr : float, default=1e-2
+        Learning rate of the head; the pretrained layers train at
+        ``lr * backbone_lr_factor`` (1e-3 by default), the usual
+        fine-tuning recipe of a fast new head on a slowly adapting backbone.
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or optimizer class, default="adam"
+        The optimizer.
+    weight_decay : float, default=0.0
+        L2 penalty.
+    lr_schedule : {"cosine", "step"} or None, default="cosine"
+        Learning-rate schedule over ``max_epochs``.
+    batch_size : int, default=32
+        Samples per batch.
+    max_epochs : int, default=10
+        Epochs per ``fit``.
+    validation_fraction : float, default=None
+        Held-out fraction for validation metrics and early stopping.
+    n_iter_no_change : int, default=None
+        Early-stopping patience in epochs.
+    tol : float, default=1e-4
+        Minimum loss improvement for early stopping.
+    device : str, default="auto"
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    precision : {"32", "bf16", "16"}, default="32"
+        Forward-pass precision.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the new head, shuffling, dropout and validation split.
+    verbose : int, default=0
+        Print a row per epoch when > 0.
+    warm_start : bool, default=False
+        ``fit`` continues from the fine-tuned weights instead of starting
+        again from the pretrained ones.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The new task's labels.
+    n_features_in_ : int
+        Values per sample of the new data.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of X when it was a DataFrame with string column names.
+    input_shape_ : tuple of int
+        Per-sample shape ``(channels, height, width)`` of the new data.
+    model_input_shape_ : tuple of int
+        The input shape of the pretrained network, which new data is
+        adapted to.
+    arch_ : str
+        The pretrained architecture.
+    base_recipe_ : dict
+        How to rebuild the pretrained architecture (name, hyperparameters,
+        input shape, class count); used by :func:`skmnist.load`.
+    pretrained_classes_ : ndarray
+        The pretrained model's classes.
+    head_replaced_ : bool
+        Whether a new head was created.
+    frozen_ : list of str
+        The blocks frozen now.
+    input_mean_ : ndarray or None
+        Mean used to standardise the new data.
+    input_std_ : ndarray or None
+        Standard deviation used to standardise the new data.
+    device_ : torch.device
+        The training device.
+    net_ : SkorchEngineNet
+        The skorch net training the copy.
+    module_ : torch.nn.Module
+        The fine-tuned module.
+    history_ : skorch.history.History
+        Per-epoch records.
+    n_iter_ : int
+        Epochs fine-tuned in total.
+
+    See Also
+    --------
+    SkMNISTClassifier : Train from scratch.
+
+    Notes
+    -----
+    Blocks are the module's children in forward order, with
+    ``nn.Sequential`` children split into their parts: for the CNN these
+    are each convolutional block, each layer of the dense head, then the
+    output layer. ``freeze=2`` freezes the two convolutional blocks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmnist import SkMNISTClassifier, SkMNISTFineTuner
+    >>> from skmnist.datasets import load_mnist_sample
+    >>> X, y = load_mnist_sample(return_X_y=True)
+    >>> low, high = y < 5, y >= 5
+    >>> base = SkMNISTClassifier(channels=(8, 16), max_epochs=1, device="cpu",
+    ...                          random_state=0).fit(X[low][::5], y[low][::5])
+    >>> tuner = SkMNISTFineTuner(base, max_epochs=1, device="cpu", random_state=0)
+    >>> tuner.fit(X[high][::25], y[high][::25]).classes_
+    array([5, 6, 7, 8, 9])
+    >>> tuner.head_replaced_
+    True
+    """
+
+    def __init__(
+        self,
+        pretrained=None,
+        *,
+        freeze="backbone",
+        unfreeze_epoch=None,
+        backbone_lr_factor=0.1,
+        head="auto",
+        image_shape=None,
+        input_scaling="standard",
+        lr=1e-2,
+        optimizer="adam",
+        weight_decay=0.0,
+        lr_schedule="cosine",
+        batch_size=32,
+        max_epochs=10,
+        validation_fraction=None,
+        n_iter_no_change=None,
+        tol=1e-4,
+        device="auto",
+        precision="32",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.pretrained = pretrained
+        self.freeze = freeze
+        self.unfreeze_epoch = unfreeze_epoch
+        self.backbone_lr_factor = backbone_lr_factor
+        self.head = head
+        self.image_shape = image_shape
+        self.input_scaling = input_scaling
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ------------------------------------------------------------ parameters
+    def _check_arch_params(self):
+        if not (self.freeze in ("backbone", "none") or (
+                isinstance(self.freeze, (int, np.integer)) and not isinstance(self.freeze, bool)
+                and self.freeze >= 0)):
+            raise ValueError(
+                f"freeze must be 'backbone', 'none' or a number of leading blocks (>= 0), "
+                f"got {self.freeze!r}.")
+        check_int(self.unfreeze_epoch, "unfreeze_epoch", low=0, allow_none=True)
+        check_float(self.backbone_lr_factor, "backbone_lr_factor", low=0)
+        check_choice(self.head, "head", _HEADS)
+        self._base = self._resolve_pretrained()
+
+    def _resolve_pretrained(self):
+        base = self.pretrained
+        if base is None:
+            raise ValueError(
+                "pretrained is required: a fitted SkMNISTClassifier (or fine-tuner), a "
+                "FrozenEstimator wrapping one, or the path of a model saved with skmnist.save.")
+        if isinstance(base, (str, os.PathLike)):
+            from .persistence import load
+
+            return load(base, device="cpu")
+        if isinstance(base, FrozenEstimator):
+            base = base.estimator
+        if not isinstance(base, SkMNISTClassifier):
+            raise ValueError(
+                f"pretrained must be a skmnist estimator, a FrozenEstimator or a path, got "
+                f"{type(base).__name__}.")
+        try:
+            check_is_fitted(base, "net_")
+        except NotFittedError:
+            raise ValueError(
+                "pretrained is not fitted. If this fine-tuner was cloned (cross_val_score, "
+                "GridSearchCV, sklearn.clone), its pretrained estimator was cloned too, which "
+                "drops the weights: pass pretrained=FrozenEstimator(model) or the path of a "
+                "model saved with skmnist.save instead.") from None
+        return base
+
+    def _needs_images(self):
+        return self._base._input_kind == "image"
+
+    def _needs_images_reason(self):
+        return f"The pretrained {self._base.arch_!r} model"
+
+    def _images_from_fit_input(self, X):
+        images = super()._images_from_fit_input(X)
+        self.model_input_shape_ = tuple(self._base.input_shape_)
+        return images
+
+    # ------------------------------------------------------------- building
+    def _make_module(self):
+        base = getattr(self, "_base", None)
+        if base is None:  # skmnist.load: rebuild the architecture from the recipe
+            module = rebuild_module(self.base_recipe_, len(self.classes_))
+            for name in self.frozen_:
+                for p in module.get_submodule(name).parameters():
+                    p.requires_grad_(False)
+            return module
+        self._base = None  # keep no reference to the original after copying it
+        self.arch_ = base.arch_
+        self.model_input_shape_ = tuple(base.input_shape_)
+        self.pretrained_classes_ = np.asarray(base.classes_)
+        self.base_recipe_ = self._recipe_of(base)
+        if self._input_kind != base._input_kind or (
+                self._input_kind == "tabular" and self.input_shape_ != self.model_input_shape_):
+            raise ValueError(
+                f"Cannot adapt input of shape {self.input_shape_} ({self._input_kind}) to the "
+                f"pretrained model's input {self.model_input_shape_} ({base._input_kind}): only "
+                "images can be resized or have their channels adapted.")
+        if self.input_shape_[0] != self.model_input_shape_[0] and 1 not in (
+                self.input_shape_[0], self.model_input_shape_[0]):
+            raise ValueError(
+                f"Cannot adapt {self.input_shape_[0]}-channel images to a model trained on "
+                f"{self.model_input_shape_[0]} channels (only 1 <-> N is supported).")
+        module = copy.deepcopy(base.module_).cpu()
+        head = _head_name(module)
+        same_classes = (len(self.classes_) == len(self.pretrained_classes_)
+                        and np.array_equal(self.classes_, self.pretrained_classes_))
+        if self.head == "reuse" and len(self.classes_) != len(self.pretrained_classes_):
+            raise ValueError(
+                f"head='reuse' needs as many classes as the pretrained model "
+                f"({len(self.pretrained_classes_)}), got {len(self.classes_)}; use "
+                "head='auto' or 'replace'.")
+        self.head_replaced_ = self.head == "replace" or (self.head == "auto" and not same_classes)
+        if self.head_replaced_:
+            old = module.get_submodule(head)
+            _replace_submodule(module, head, nn.Linear(old.in_features, len(self.classes_)))
+        blocks = [name for name, _ in _blocks(module)]
+        if self.freeze == "backbone":
+            frozen = [b for b in blocks if b != head]
+        elif self.freeze == "none":
+            frozen = []
+        else:
+            if self.freeze >= len(blocks):
+                raise ValueError(
+                    f"freeze={self.freeze} would freeze all {len(blocks)} blocks ({blocks}); "
+                    "leave at least the head trainable.")
+            frozen = blocks[: self.freeze]
+        for name in frozen:
+            for p in module.get_submodule(name).parameters():
+                p.requires_grad_(False)
+        self.frozen_ = frozen
+        return module
+
+    @staticmethod
+    def _recipe_of(base):
+        if isinstance(base, SkMNISTFineTuner):
+            return copy.deepcopy(base.base_recipe_)
+        if callable(base.arch):
+            return {"arch": None, "params": None, "input_shape": list(base.input_shape_)}
+        return {"arch": base.arch_, "params": base._arch_kwargs(base.arch_),
+                "input_shape": list(base.input_shape_)}
+
+    def _net_kwargs(self, module):
+        kwargs = {"frozen_modules": tuple(self.frozen_)}
+        factor = self.backbone_lr_factor
+        if factor != 1.0:
+            head = _head_name(module)
+            kwargs["optimizer__param_groups"] = [
+                (f"{name}.*", {"lr": self.lr * factor})
+                for name, _ in _blocks(module) if name != head
+            ]
+        return kwargs
+
+    def _before_epoch(self):
+        if (self.unfreeze_epoch is not None and self.frozen_
+                and self.n_iter_ >= self.unfreeze_epoch):
+            for name in self.frozen_:
+                for p in self.module_.get_submodule(name).parameters():
+                    p.requires_grad_(True)
+            if self.verbose:
+                print(f"Unfreezing {', '.join(self.frozen_)} before epoch {self.n_iter_ + 1}.")
+            self.frozen_ = []
+            self.net_.frozen_modules = ()
+
+    # ----------------------------------------------------------------- data
+    def _to_device_tensor(self, X, device):
+        Xt = super()._to_device_tensor(X, device)
+        c, h, w = self.model_input_shape_
+        if Xt.shape[1] != c:
+            Xt = Xt.mean(dim=1, keepdim=True) if c == 1 else Xt.expand(-1, c, -1, -1)
+        if tuple(Xt.shape[2:]) != (h, w):
+            Xt = F.interpolate(Xt, size=(h, w), mode="bilinear", align_corners=False,
+                               antialias=Xt.shape[2] > h or Xt.shape[3] > w)
+        return Xt.contiguous()
+
+
+def rebuild_module(recipe, n_classes):
+    """Rebuild a fine-tuned module's architecture from ``base_recipe_`` (for loading).
+
+    A replaced head is a fresh ``nn.Linear(in_features, n_classes)``, which is
+    what the builder itself makes for ``n_classes`` outputs.
+    """
+    if recipe.get("arch") is None:
+        raise ValueError(
+            "This fine-tuned model was built from a custom (callable) architecture, which "
+            "cannot be rebuilt from a saved file; use pickle/joblib for it (trusted files only).")
+    c, h, w = recipe["input_shape"]
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in (recipe["params"] or {}).items()}
+    return get_model(recipe["arch"], in_channels=c, height=h, width=w, n_classes=n_classes,
+                     **params)
