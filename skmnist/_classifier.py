@@ -4,7 +4,9 @@ import copy
 import inspect
 import math
 import numbers
+import os
 import threading
+import warnings
 
 import numpy as np
 import torch
@@ -134,6 +136,15 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         When True, ``fit`` continues training the current weights (and
         optimizer state) instead of starting over.
+    checkpoint_dir : str or path, default=None
+        A folder where the model is saved (with :func:`skmnist.save`,
+        atomically) after every completed epoch, as ``checkpoint.skmnist``.
+    resume : bool, default=False
+        When True and ``checkpoint_dir`` holds a checkpoint written by an
+        estimator with the same parameters, ``fit`` resumes the interrupted
+        run from its last completed epoch instead of starting over: a fit
+        killed half-way and then resumed trains the same model as one that
+        ran through (on the CPU).
 
     Attributes
     ----------
@@ -163,6 +174,9 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         ``dur``, ...
     n_iter_ : int
         Number of epochs trained in total.
+    interrupted_ : bool
+        True when the last call was stopped by Ctrl-C (``KeyboardInterrupt``);
+        the model then holds the weights of the last completed epoch.
 
     See Also
     --------
@@ -213,6 +227,8 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         warm_start=False,
+        checkpoint_dir=None,
+        resume=False,
     ):
         self.arch = arch
         self.hidden_units = hidden_units
@@ -236,6 +252,8 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self):
@@ -288,6 +306,17 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         check_int(self.verbose, "verbose", low=0)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise ValueError(f"warm_start must be True or False, got {self.warm_start!r}.")
+        if not isinstance(self.resume, (bool, np.bool_)):
+            raise ValueError(f"resume must be True or False, got {self.resume!r}.")
+        if self.checkpoint_dir is not None:
+            if not isinstance(self.checkpoint_dir, (str, os.PathLike)):
+                raise ValueError(
+                    f"checkpoint_dir must be a folder path or None, got {self.checkpoint_dir!r}.")
+            from .persistence import check_saveable
+
+            check_saveable(self)
+        elif self.resume:
+            raise ValueError("resume=True needs checkpoint_dir: the folder to resume from.")
         if self.random_state is not None and not isinstance(
             self.random_state, (numbers.Integral, np.random.RandomState)
         ):
@@ -412,22 +441,26 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
             )
         return X.reshape((n, c, h, w))
 
-    def _fit_scaling(self, X):
-        if self.input_scaling is None:
-            self.input_mean_ = self.input_std_ = None
-            return
-        X64 = X.astype(np.float64, copy=False)
-        axes = (0, 2, 3) if self._input_kind == "image" else (0, 1, 2)
-        mean = X64.mean(axis=axes, keepdims=True)[0]
-        std = X64.std(axis=axes, keepdims=True)[0]
-        std[std < 1e-12] = 1.0
-        self.input_mean_ = mean.astype(np.float32)
-        self.input_std_ = std.astype(np.float32)
+    def _to_device_tensor(self, X, device, *, fit_scaling=False):
+        """A float32 tensor on ``device``, standardised in place.
 
-    def _to_device_tensor(self, X, device):
+        With ``fit_scaling`` the mean and standard deviation are learned from
+        this data first (per channel for images, per feature for tabular
+        input), in float32 on the device: no float64 copy of the data set.
+        """
         Xt = to_tensor(X, device)
+        if fit_scaling:
+            if self.input_scaling is None:
+                self.input_mean_ = self.input_std_ = None
+            else:
+                dims = (0, 2, 3) if self._input_kind == "image" else (0, 1, 2)
+                var, mean = torch.var_mean(Xt, dim=dims, correction=0, keepdim=True)
+                std = var.sqrt_()
+                std[std < 1e-6 * mean.abs().clamp_min(1.0)] = 1.0
+                self.input_mean_ = mean[0].cpu().numpy()
+                self.input_std_ = std[0].cpu().numpy()
         if self.input_mean_ is not None:
-            Xt = (Xt - to_tensor(self.input_mean_, device)) / to_tensor(self.input_std_, device)
+            Xt.sub_(to_tensor(self.input_mean_, device)).div_(to_tensor(self.input_std_, device))
         return Xt
 
     def _encode_y(self, y, *, first, classes):
@@ -517,9 +550,15 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, *, incremental, classes=None):
         first = not hasattr(self, "net_") or not (incremental or self.warm_start)
+        resumed = False
+        if not incremental and self.resume and self._checkpoint_path() is not None \
+                and os.path.exists(self._checkpoint_path()):
+            self._adopt_checkpoint()
+            first, resumed = False, True
         if first:
             self._check_arch_params()
         device = self._check_training_params()
+        self.interrupted_ = False
         if first:
             for attr in ("net_", "classes_"):
                 if hasattr(self, attr):
@@ -531,7 +570,6 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
                 f"X and y have different numbers of samples: {len(images)} and {len(y_enc)}."
             )
         if first:
-            self._fit_scaling(images)
             self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
             self.n_iter_ = 0
             self._best_loss = math.inf
@@ -548,7 +586,7 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
                 torch.manual_seed(self._seed)
                 self._build_net(device)
             net = self.net_
-            Xt = self._to_device_tensor(images, device)
+            Xt = self._to_device_tensor(images, device, fit_scaling=first)
             yt = torch.as_tensor(y_enc, dtype=torch.long, device=device)
             net.train_split = None
             if valid is not None:
@@ -561,9 +599,15 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
             if not incremental or not getattr(net, "train_begun_", False):
                 net.notify("on_train_begin", X=Xt, y=yt)
                 net.train_begun_ = True
+            if resumed:  # bring the LR schedule to where the run stopped
+                for _ in range(self._run_epochs):
+                    self._scheduler_step()
+            elif not incremental:
+                self._run_epochs = 0
+            n_epochs = 1 if incremental else self.max_epochs - self._run_epochs
             try:
-                self._epochs(Xt, yt, 1 if incremental else self.max_epochs,
-                             has_valid=valid is not None)
+                self._epochs(Xt, yt, n_epochs, has_valid=valid is not None,
+                             count_run=not incremental)
             finally:
                 net.train_split = None
                 if not incremental:
@@ -678,7 +722,7 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         """The skorch training history (``net_.history``)."""
         return self.net_.history
 
-    def _epochs(self, Xt, yt, n_epochs, *, has_valid):
+    def _epochs(self, Xt, yt, n_epochs, *, has_valid, count_run):
         net = self.net_
         monitor = "valid_loss" if has_valid else "train_loss"
         best_state = None
@@ -687,8 +731,25 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
             epoch_seed = (self._seed + 1_000_003 * (self.n_iter_ + 1)) % (2**63 - 1)
             torch.manual_seed(epoch_seed)
             net.iterator_train__seed = epoch_seed
-            net.fit_loop(Xt, yt, epochs=1)
+            snapshot = self._snapshot()
+            try:
+                net.fit_loop(Xt, yt, epochs=1)
+            except KeyboardInterrupt:
+                self._restore(snapshot)
+                self.interrupted_ = True
+                message = (
+                    f"Training interrupted (KeyboardInterrupt) during epoch {self.n_iter_ + 1}; "
+                    f"the model keeps the weights of the last completed epoch "
+                    f"({self.n_iter_}).")
+                warnings.warn(message, UserWarning, stacklevel=4)
+                if self.verbose:
+                    print(message)
+                break
             self.n_iter_ += 1
+            if count_run:
+                self._run_epochs += 1
+            if self.checkpoint_dir is not None:
+                self._write_checkpoint()
             if self.n_iter_no_change is None:
                 continue
             loss = net.history[-1, monitor]
@@ -707,6 +768,68 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
                           f"improve by {self.tol} for {self.n_iter_no_change} epochs.")
                 self._no_improvement = 0
                 break
+
+    # ------------------------------------------------- interruption, checkpoints
+    def _lr_scheduler(self):
+        for _, callback in self.net_.callbacks_:
+            if isinstance(callback, LRScheduler):
+                return getattr(callback, "lr_scheduler_", None)
+        return None
+
+    def _scheduler_step(self):
+        scheduler = self._lr_scheduler()
+        if scheduler is not None:
+            scheduler.step()
+
+    def _snapshot(self):
+        """Copies of what an epoch changes, to undo a half-finished epoch."""
+        scheduler = self._lr_scheduler()
+        return {
+            "module": copy.deepcopy(self.module_.state_dict()),
+            "optimizer": copy.deepcopy(self.net_.optimizer_.state_dict()),
+            "scheduler": None if scheduler is None else copy.deepcopy(scheduler.state_dict()),
+            "history": len(self.net_.history),
+        }
+
+    def _restore(self, snapshot):
+        self.module_.load_state_dict(snapshot["module"])
+        self.net_.optimizer_.load_state_dict(snapshot["optimizer"])
+        scheduler = self._lr_scheduler()
+        if scheduler is not None and snapshot["scheduler"] is not None:
+            scheduler.load_state_dict(snapshot["scheduler"])
+        del self.net_.history[snapshot["history"]:]
+
+    def _checkpoint_path(self):
+        if self.checkpoint_dir is None:
+            return None
+        return os.path.join(os.fspath(self.checkpoint_dir), "checkpoint.skmnist")
+
+    def _write_checkpoint(self):
+        from .persistence import save
+
+        os.makedirs(os.fspath(self.checkpoint_dir), exist_ok=True)
+        save(self, self._checkpoint_path())
+
+    def _adopt_checkpoint(self):
+        """Take over the fitted state of the checkpoint in ``checkpoint_dir``."""
+        from .persistence import load
+
+        path = self._checkpoint_path()
+        checkpoint = load(path, device=self.device)
+        ignored = {"resume", "verbose", "device", "checkpoint_dir", "pretrained", "warm_start"}
+        mine = {k: v for k, v in self.get_params(deep=False).items() if k not in ignored}
+        theirs = {k: v for k, v in checkpoint.get_params(deep=False).items() if k not in ignored}
+        if type(checkpoint) is not type(self) or mine != theirs:
+            differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+            raise ValueError(
+                f"The checkpoint {path!r} was written by a {type(checkpoint).__name__} with "
+                f"other parameters ({', '.join(differ) or 'class'}); resume with the same "
+                "parameters, or delete the checkpoint / set resume=False to start over.")
+        params = set(self.get_params(deep=False))
+        for key, value in vars(checkpoint).items():
+            if key not in params:
+                setattr(self, key, value)
+        self.net_.verbose = self.verbose
 
     # ------------------------------------------------------------ predicting
     def _inference_device(self):

@@ -286,9 +286,12 @@ def predict_logits(net, Xt, chunk_size):
 
 
 def to_tensor(X, device, dtype=torch.float32):
-    """Copy a numpy array to a contiguous tensor on ``device``."""
+    """Copy a numpy array into a new contiguous tensor on ``device``.
+
+    Always a copy, never a view of the caller's array: the estimators
+    standardise the result in place.
+    """
     arr = np.asarray(X)
     np_dtype = torch.empty(0, dtype=dtype).numpy().dtype
-    if arr.dtype != np_dtype or not arr.flags.writeable or not arr.flags.c_contiguous:
-        arr = np.array(arr, dtype=np_dtype, order="C")
-    return torch.from_numpy(arr).to(device)
+    tensor = torch.from_numpy(np.array(arr, dtype=np_dtype, order="C", copy=True))
+    return tensor.to(device)

@@ -121,6 +121,11 @@ class SkMNISTFineTuner(SkMNISTClassifier):
     warm_start : bool, default=False
         ``fit`` continues from the fine-tuned weights instead of starting
         again from the pretrained ones.
+    checkpoint_dir : str or path, default=None
+        Save ``checkpoint.skmnist`` there after every completed epoch.
+    resume : bool, default=False
+        Resume an interrupted ``fit`` from the checkpoint in
+        ``checkpoint_dir``.
 
     Attributes
     ----------
@@ -160,6 +165,9 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         Per-epoch records.
     n_iter_ : int
         Epochs fine-tuned in total.
+    interrupted_ : bool
+        True when the last call was stopped by Ctrl-C; the model then holds
+        the weights of the last completed epoch.
 
     See Also
     --------
@@ -212,6 +220,8 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        checkpoint_dir=None,
+        resume=False,
     ):
         self.pretrained = pretrained
         self.freeze = freeze
@@ -234,6 +244,8 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
+        self.resume = resume
 
     # ------------------------------------------------------------ parameters
     def _check_arch_params(self):
@@ -372,8 +384,8 @@ class SkMNISTFineTuner(SkMNISTClassifier):
             self.net_.frozen_modules = ()
 
     # ----------------------------------------------------------------- data
-    def _to_device_tensor(self, X, device):
-        Xt = super()._to_device_tensor(X, device)
+    def _to_device_tensor(self, X, device, *, fit_scaling=False):
+        Xt = super()._to_device_tensor(X, device, fit_scaling=fit_scaling)
         c, h, w = self.model_input_shape_
         if Xt.shape[1] != c:
             Xt = Xt.mean(dim=1, keepdim=True) if c == 1 else Xt.expand(-1, c, -1, -1)

@@ -51,6 +51,7 @@ _FITTED = {
     "n_iter_": "int",
     "_input_kind": "str",
     "_seed": "int",
+    "_run_epochs": "int",
     # SkMNISTFineTuner
     "model_input_shape_": "tuple",
     "base_recipe_": "json",
@@ -78,6 +79,29 @@ def _json_param(name, value):
     )
 
 
+def _saveable_params(estimator):
+    params = estimator.get_params(deep=False)
+    if "pretrained" in params and not isinstance(params["pretrained"], (str, os.PathLike)):
+        # The weights are in this file; a path is kept, an in-memory model is not.
+        params["pretrained"] = None
+    elif "pretrained" in params:
+        params["pretrained"] = os.fspath(params["pretrained"])
+    if params.get("checkpoint_dir") is not None:
+        params["checkpoint_dir"] = os.fspath(params["checkpoint_dir"])
+    return {k: _json_param(k, v) for k, v in params.items()}
+
+
+def check_saveable(estimator):
+    """Raise ``ValueError`` if ``estimator``'s parameters cannot be saved safely.
+
+    Parameters
+    ----------
+    estimator : SkMNISTClassifier or SkMNISTFineTuner
+        The estimator to check (fitted or not).
+    """
+    _saveable_params(estimator)
+
+
 def _encode(kind, value):
     if kind == "labels":
         arr = np.asarray(value)
@@ -90,6 +114,8 @@ def _encode(kind, value):
         return {"dtype": arr.dtype.str, "shape": list(arr.shape), "values": arr.ravel().tolist()}
     if kind == "tuple":
         return list(value)
+    if isinstance(value, (np.integer, np.bool_)):
+        return value.item()
     return value
 
 
@@ -169,13 +195,7 @@ def save(estimator, path):
         )
     if not hasattr(estimator, "net_"):
         raise ValueError(f"This {cls_name} is not fitted yet; call fit before save.")
-    params = estimator.get_params(deep=False)
-    if "pretrained" in params and not isinstance(params["pretrained"], (str, os.PathLike)):
-        # The weights are in this file; a path is kept, an in-memory model is not.
-        params["pretrained"] = None
-    elif "pretrained" in params:
-        params["pretrained"] = os.fspath(params["pretrained"])
-    params = {k: _json_param(k, v) for k, v in params.items()}
+    params = _saveable_params(estimator)
     fitted = {name: _encode(kind, getattr(estimator, name))
               for name, kind in _FITTED.items() if hasattr(estimator, name)}
     metadata = {

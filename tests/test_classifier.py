@@ -1133,3 +1133,17 @@ def test_docstring_example_runs():
     result = runner.summarize(verbose=False)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_fit_and_predict_never_modify_the_callers_array(dtype):
+    # Inputs are standardised in place on the device: that must be a copy,
+    # even when X already is a C-contiguous float32 array torch could share.
+    rng = np.random.RandomState(0)
+    X = (rng.rand(40, 8, 8) * 200).astype(dtype)
+    y = np.arange(40) % 2
+    before = X.copy()
+    clf = SkMNISTClassifier(channels=(4,), hidden_units=(8,), max_epochs=1, device="cpu",
+                            random_state=0).fit(X, y)
+    clf.predict_proba(X)
+    np.testing.assert_array_equal(X, before)
