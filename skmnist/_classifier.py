@@ -20,6 +20,7 @@ from skorch.callbacks import LRScheduler
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
+from ._augment import make_augmenter
 from ._engine import (
     PRECISIONS,
     SkorchEngineNet,
@@ -94,6 +95,14 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         (per channel for images, per feature for tabular input) and
         standardises every input with them, so raw uint8 pixels, 0-1 floats
         and tabular features all work. None feeds the values unchanged.
+    augment : bool, "auto", dict, callable or None, default=None
+        Train-time augmentation of image batches on the training device,
+        never applied when predicting: ``True`` (or ``"auto"``) applies random
+        shifts (2 pixels at 28x28), rotations (10 degrees) and zooms (10%);
+        a dict such as ``{"shift": 2, "rotation": 15, "scale": 0.1,
+        "shear": 5}`` sets them; a callable maps a float tensor
+        ``(n, c, h, w)`` to an augmented one. Seeded by ``random_state``.
+        See :class:`skmnist.BatchAugmenter`.
     lr : float, default=2e-3
         Learning rate.
     optimizer : {"adam", "adamw", "sgd", "rmsprop"} or torch optimizer class, default="adam"
@@ -213,6 +222,7 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         module_params=None,
         image_shape=None,
         input_scaling="standard",
+        augment=None,
         lr=2e-3,
         optimizer="adam",
         weight_decay=0.0,
@@ -238,6 +248,7 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         self.module_params = module_params
         self.image_shape = image_shape
         self.input_scaling = input_scaling
+        self.augment = augment
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
@@ -285,6 +296,7 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_training_params(self):
         check_image_shape(self.image_shape)
+        make_augmenter(self.augment, seed=0, image_shape=(1, 28, 28))  # the spec alone
         check_choice(self.input_scaling, "input_scaling", ("standard", None))
         check_float(self.lr, "lr", low=0, low_open=True)
         if not (isinstance(self.optimizer, str) and self.optimizer in _OPTIMIZERS) and not (
@@ -378,6 +390,10 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
 
     def _needs_images(self):
         return self.arch not in ("auto", "mlp")
+
+    def _model_input_shape(self):
+        """The per-sample shape the module sees (after any input adaptation)."""
+        return self.input_shape_
 
     def _needs_images_reason(self):
         return f"arch={self.arch!r}"
@@ -586,6 +602,8 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
                 torch.manual_seed(self._seed)
                 self._build_net(device)
             net = self.net_
+            net.augment_fn = make_augmenter(self.augment, seed=self._seed,
+                                            image_shape=self._model_input_shape())
             Xt = self._to_device_tensor(images, device, fit_scaling=first)
             yt = torch.as_tensor(y_enc, dtype=torch.long, device=device)
             net.train_split = None
@@ -731,6 +749,8 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
             epoch_seed = (self._seed + 1_000_003 * (self.n_iter_ + 1)) % (2**63 - 1)
             torch.manual_seed(epoch_seed)
             net.iterator_train__seed = epoch_seed
+            if hasattr(net.augment_fn, "reseed"):
+                net.augment_fn.reseed(epoch_seed)
             snapshot = self._snapshot()
             try:
                 net.fit_loop(Xt, yt, epochs=1)

@@ -90,6 +90,9 @@ class SkMNISTFineTuner(SkMNISTClassifier):
     input_scaling : {"standard", None}, default="standard"
         Standardise the new data with its own mean and standard deviation
         (per channel), as the pretrained model's data was.
+    augment : bool, "auto", dict, callable or None, default=None
+        Train-time augmentation, as in :class:`SkMNISTClassifier`; applied
+        to the adapted images the pretrained network sees.
     lr : float, default=1e-2
         Learning rate of the head; the pretrained layers train at
         ``lr * backbone_lr_factor`` (1e-3 by default), the usual
@@ -206,6 +209,7 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         head="auto",
         image_shape=None,
         input_scaling="standard",
+        augment=None,
         lr=1e-2,
         optimizer="adam",
         weight_decay=0.0,
@@ -230,6 +234,7 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         self.head = head
         self.image_shape = image_shape
         self.input_scaling = input_scaling
+        self.augment = augment
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
@@ -291,6 +296,9 @@ class SkMNISTFineTuner(SkMNISTClassifier):
 
     def _needs_images_reason(self):
         return f"The pretrained {self._base.arch_!r} model"
+
+    def _model_input_shape(self):
+        return self.model_input_shape_
 
     def _images_from_fit_input(self, X):
         images = super()._images_from_fit_input(X)

@@ -1147,3 +1147,61 @@ def test_fit_and_predict_never_modify_the_callers_array(dtype):
                             random_state=0).fit(X, y)
     clf.predict_proba(X)
     np.testing.assert_array_equal(X, before)
+
+
+# --------------------------------------------------------------- augmentation
+def _aug_data():
+    rng = np.random.RandomState(0)
+    X = (rng.rand(64, 12, 12) * 255).astype(np.uint8)
+    return X, np.arange(64) % 2
+
+
+def test_augment_is_seeded_and_changes_training():
+    X, y = _aug_data()
+    params = dict(channels=(4,), hidden_units=(8,), max_epochs=2, device="cpu", random_state=0)
+    plain = SkMNISTClassifier(**params).fit(X, y)
+    aug_a = SkMNISTClassifier(augment=True, **params).fit(X, y)
+    aug_b = SkMNISTClassifier(augment={"shift": 1, "rotation": 5}, **params).fit(X, y)
+    aug_a2 = SkMNISTClassifier(augment=True, **params).fit(X, y)
+    np.testing.assert_array_equal(aug_a.predict_proba(X), aug_a2.predict_proba(X))
+    assert not np.array_equal(aug_a.predict_proba(X), plain.predict_proba(X))
+    assert not np.array_equal(aug_a.predict_proba(X), aug_b.predict_proba(X))
+
+
+def test_augment_never_applies_at_predict_time():
+    X, y = _aug_data()
+    clf = SkMNISTClassifier(augment={"shift": 3, "rotation": 30}, channels=(4,), max_epochs=1,
+                            device="cpu", random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+
+
+def test_augment_callable_sees_training_batches_only():
+    X, y = _aug_data()
+    seen = []
+
+    def flip(batch):
+        seen.append(tuple(batch.shape))
+        return batch.flip(-1)
+
+    clf = SkMNISTClassifier(augment=flip, channels=(4,), batch_size=32, max_epochs=1,
+                            device="cpu", random_state=0).fit(X, y)
+    assert seen == [(32, 1, 12, 12), (32, 1, 12, 12)]
+    clf.predict(X)
+    assert len(seen) == 2
+
+
+@pytest.mark.parametrize(("augment", "match"), [
+    ({"spin": 3}, "valid keys|Valid keys|unknown"),
+    ({"scale": 1.5}, "scale"),
+    ("lots", "augment"),
+])
+def test_bad_augment_values(augment, match):
+    X, y = _aug_data()
+    with pytest.raises(ValueError, match=match):
+        SkMNISTClassifier(augment=augment, device="cpu").fit(X, y)
+
+
+def test_augment_needs_images():
+    rng = np.random.RandomState(0)
+    with pytest.raises(ValueError, match="image"):
+        SkMNISTClassifier(augment=True, device="cpu").fit(rng.rand(30, 5), np.arange(30) % 2)

@@ -1,0 +1,202 @@
+"""``skmnist train`` and ``skmnist finetune``: fit, report held-out accuracy, save."""
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from ._common import (
+    HelpFormatter,
+    EXIT_OK,
+    CLIError,
+    add_data_arguments,
+    add_device_argument,
+    add_image_arguments,
+    add_model_argument,
+    label_names_for,
+    positive_int,
+    resolve_model_path,
+    show_progress,
+)
+from ._data import load_data, subsample_per_class
+
+
+
+
+def _add_output_arguments(parser, default):
+    parser.add_argument("--output", "-o", default=default, metavar="DIR",
+                        help=f"output folder for model.skmnist and the report (default "
+                             f"./{default})")
+    parser.add_argument("--no-report", action="store_true",
+                        help="do not write the report (plots, report.md, metrics.json)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no per-epoch table")
+
+
+def _training_data(args, data):
+    if data.X_train is None or len(data.y_train) == 0:
+        raise CLIError(f"--data {args.data}: no training images (only a test part)")
+    if data.X_test is None or len(data.y_test) == 0:
+        raise CLIError(f"--data {args.data}: no test images to measure accuracy on")
+    return data.X_train, data.y_train
+
+
+def _write_report(model, data, args, title):
+    if args.no_report:
+        return
+    from ..reports import write_report
+
+    print("Writing the report...", flush=True)
+    result = write_report(model, data.X_test, data.y_test, args.output, title=title,
+                          target_names=label_names_for(model, data),
+                          description=data.describe_test())
+    files = result["files"]
+    print(f"Report: {files['report']} (open {files['report_html']} in a browser to see "
+          "the plots)")
+
+
+def cmd_train(args):
+    """Train a classifier on --data, report held-out accuracy, save it and the report."""
+    from .. import SkMNISTClassifier, save
+
+    data = load_data(args.data, data_home=args.data_home, test_size=args.test_size,
+                     seed=args.seed, classes=args.classes, invert=args.invert,
+                     layout=args.layout, show_progress=show_progress(args))
+    X, y = _training_data(args, data)
+    clf = SkMNISTClassifier(arch=args.arch, max_epochs=args.epochs, device=args.device,
+                            random_state=args.seed, verbose=0 if args.quiet else 1,
+                            validation_fraction=args.validation_fraction)
+    print(f"Training {args.arch!r} on {len(X)} {data.name} images "
+          f"({len(np.unique(y))} classes), testing on {len(data.y_test)}.", flush=True)
+    start = time.perf_counter()
+    clf.fit(X, y)
+    fit_seconds = time.perf_counter() - start
+    accuracy = clf.score(data.X_test, data.y_test)
+    print(f"arch={clf.arch_} device={clf.device_} epochs={clf.n_iter_} "
+          f"fit_time={fit_seconds:.1f}s")
+    print(f"Held-out accuracy: {accuracy:.4f}")
+    os.makedirs(args.output, exist_ok=True)
+    path = save(clf, os.path.join(args.output, "model.skmnist"))
+    print(f"Saved the model to {path}")
+    _write_report(clf, data, args, "Training report: held-out evaluation")
+    return EXIT_OK
+
+
+def add_train_parser(sub):
+    parser = sub.add_parser(
+        "train", help="train a classifier, report accuracy, save it (the default command)",
+        formatter_class=HelpFormatter,
+        description="Train a classifier on --data, print a row per epoch, report the "
+                    "accuracy on held-out images, save the model to OUTPUT/model.skmnist and "
+                    "write a report (plots, report.md, metrics.json) into OUTPUT.",
+        epilog="examples:\n"
+               "  skmnist train                              # CNN on the bundled sample\n"
+               "  skmnist train --arch mlp --epochs 3 -o mlp_run\n"
+               "  skmnist train --data fashion --device cuda\n"
+               "  skmnist train --data my_digits/ --epochs 20  # my_digits/<label>/*.png")
+    parser.add_argument("--arch", default="auto",
+                        help="architecture: auto (a CNN for images), cnn, lenet5, mlp")
+    parser.add_argument("--epochs", type=positive_int, default=10, metavar="N",
+                        help="training epochs (default 10)")
+    parser.add_argument("--validation-fraction", type=float, default=None, metavar="F",
+                        help="hold out this fraction of the training images to record "
+                             "validation loss and accuracy per epoch (learning curves)")
+    add_device_argument(parser)
+    _add_output_arguments(parser, "skmnist_output")
+    add_data_arguments(parser)
+    add_image_arguments(parser)
+    parser.set_defaults(func=cmd_train)
+    return parser
+
+
+def parse_freeze(text):
+    """``--freeze``: backbone, none or a number of leading blocks."""
+    if text in ("backbone", "none"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected backbone, none or a number of blocks, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of blocks >= 0, got {value}")
+    return value
+
+
+def cmd_finetune(args):
+    """Fine-tune a saved model on --data; report held-out accuracy; save it."""
+    from .. import SkMNISTFineTuner, save
+    from ._common import load_model
+
+    model_path = resolve_model_path(args.model)
+    base = load_model(model_path, "cpu")
+    data = load_data(args.data, data_home=args.data_home, test_size=args.test_size,
+                     seed=args.seed, classes=args.classes, image_shape=base.input_shape_,
+                     invert=args.invert, layout=args.layout, show_progress=show_progress(args))
+    X, y = _training_data(args, data)
+    per_class = ""
+    if args.labels_per_class:
+        X, y = subsample_per_class(X, y, args.labels_per_class, args.seed)
+        per_class = f", at most {args.labels_per_class} per class"
+    tuner = SkMNISTFineTuner(
+        model_path, freeze=args.freeze, unfreeze_epoch=args.unfreeze_epoch, head=args.head,
+        lr=args.lr, max_epochs=args.epochs, device=args.device, random_state=args.seed,
+        verbose=0 if args.quiet else 1)
+    print(f"Fine-tuning {base.arch_!r} from {model_path} on {len(X)} {data.name} images "
+          f"({len(np.unique(y))} classes{per_class}), testing on {len(data.y_test)}.",
+          flush=True)
+    known = set(np.asarray(base.classes_).tolist())
+    if set(np.unique(data.y_test).tolist()) <= known:
+        print(f"Held-out accuracy before fine-tuning: "
+              f"{base.score(data.X_test, data.y_test):.4f}")
+    start = time.perf_counter()
+    tuner.fit(X, y)
+    fit_seconds = time.perf_counter() - start
+    accuracy = tuner.score(data.X_test, data.y_test)
+    print(f"frozen={','.join(tuner.frozen_) or 'none'} "
+          f"head={'new' if tuner.head_replaced_ else 'reused'} device={tuner.device_} "
+          f"epochs={tuner.n_iter_} fit_time={fit_seconds:.1f}s")
+    print(f"Held-out accuracy: {accuracy:.4f}")
+    os.makedirs(args.output, exist_ok=True)
+    path = save(tuner, os.path.join(args.output, "model.skmnist"))
+    print(f"Saved the fine-tuned model to {path}")
+    _write_report(tuner, data, args, "Fine-tuning report: held-out evaluation")
+    return EXIT_OK
+
+
+def add_finetune_parser(sub):
+    parser = sub.add_parser(
+        "finetune", help="fine-tune a saved model on new data (few labels, new classes)",
+        formatter_class=HelpFormatter,
+        description="Continue training a saved model on --data with SkMNISTFineTuner: the "
+                    "pretrained layers are frozen (or not) and the head is reused for the "
+                    "same classes or replaced for new ones. Prints the held-out accuracy, "
+                    "saves OUTPUT/model.skmnist and writes a report into OUTPUT.",
+        epilog="examples:\n"
+               "  skmnist train --classes 0-4 -o digits04\n"
+               "  skmnist finetune -m digits04/model.skmnist --classes 5-9 "
+               "--labels-per-class 20\n"
+               "  skmnist finetune -m skmnist_output/model.skmnist --data my_digits/ "
+               "--freeze none")
+    add_model_argument(parser, "the pretrained model (saved by 'skmnist train')")
+    parser.add_argument("--freeze", type=parse_freeze, default="backbone", metavar="WHAT",
+                        help="backbone (every layer but the head; default), none, or a number "
+                             "of leading blocks")
+    parser.add_argument("--unfreeze-epoch", type=int, default=None, metavar="N",
+                        help="unfreeze everything before this epoch (counted from 0)")
+    parser.add_argument("--head", choices=("auto", "reuse", "replace"), default="auto",
+                        help="auto (default): reuse the head for the same classes, else "
+                             "replace it")
+    parser.add_argument("--labels-per-class", type=positive_int, default=None, metavar="K",
+                        help="train on at most K images of each class (default: all)")
+    parser.add_argument("--epochs", type=positive_int, default=5, metavar="N",
+                        help="fine-tuning epochs (default 5)")
+    parser.add_argument("--lr", type=float, default=1e-2,
+                        help="learning rate of the head; the backbone trains at a tenth of "
+                             "it (default 0.01)")
+    add_device_argument(parser)
+    _add_output_arguments(parser, "skmnist_finetuned")
+    add_data_arguments(parser)
+    add_image_arguments(parser)
+    parser.set_defaults(func=cmd_finetune)
+    return parser
