@@ -151,7 +151,7 @@ class SkorchEngineNet(NeuralNetClassifier):
         if training and self.frozen_modules:
             # Frozen parts stay in eval mode: batch-norm statistics and
             # dropout do not change what a frozen layer computes.
-            modules = dict(self.module_.named_modules())
+            modules = dict(getattr(self.module_, "_orig_mod", self.module_).named_modules())
             for name in self.frozen_modules:
                 modules[name].eval()
 

@@ -117,6 +117,8 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     precision : {"32", "bf16", "16"}, default="32"
         Forward-pass precision.
+    compile : bool, default=False
+        Compile the module with ``torch.compile``.
     random_state : int, RandomState instance or None, default=None
         Seeds the new head, shuffling, dropout and validation split.
     verbose : int, default=0
@@ -221,6 +223,7 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         tol=1e-4,
         device="auto",
         precision="32",
+        compile=False,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -246,6 +249,7 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         self.tol = tol
         self.device = device
         self.precision = precision
+        self.compile = compile
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -330,7 +334,8 @@ class SkMNISTFineTuner(SkMNISTClassifier):
             raise ValueError(
                 f"Cannot adapt {self.input_shape_[0]}-channel images to a model trained on "
                 f"{self.model_input_shape_[0]} channels (only 1 <-> N is supported).")
-        module = copy.deepcopy(base.module_).cpu()
+        # A compiled pretrained module is copied without its torch.compile wrapper.
+        module = copy.deepcopy(getattr(base.module_, "_orig_mod", base.module_)).cpu()
         head = _head_name(module)
         same_classes = (len(self.classes_) == len(self.pretrained_classes_)
                         and np.array_equal(self.classes_, self.pretrained_classes_))
@@ -374,8 +379,9 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         factor = self.backbone_lr_factor
         if factor != 1.0:
             head = _head_name(module)
+            prefix = "_orig_mod." if self.compile else ""  # torch.compile's wrapper
             kwargs["optimizer__param_groups"] = [
-                (f"{name}.*", {"lr": self.lr * factor})
+                (f"{prefix}{name}.*", {"lr": self.lr * factor})
                 for name, _ in _blocks(module) if name != head
             ]
         return kwargs

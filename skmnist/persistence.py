@@ -210,7 +210,8 @@ def save(estimator, path):
                      "numpy": np.__version__},
     }
     net = estimator.net_
-    state = {k: v.detach().cpu() for k, v in net.module_.state_dict().items()}
+    module = getattr(net.module_, "_orig_mod", net.module_)  # torch.compile's wrapper
+    state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     optimizer_state = torch.utils._pytree.tree_map(
         lambda t: t.detach().cpu() if isinstance(t, torch.Tensor) else t,
         net.optimizer_.state_dict(),
@@ -326,7 +327,7 @@ def load(path, *, device="auto"):
     try:
         state = torch.load(io.BytesIO(blobs["weights.pt"]), map_location=target,
                            weights_only=True)
-        estimator.net_.module_.load_state_dict(state)
+        getattr(estimator.net_.module_, "_orig_mod", estimator.net_.module_).load_state_dict(state)
         opt_state = torch.load(io.BytesIO(blobs["optimizer.pt"]), map_location=target,
                                weights_only=True)
         estimator.net_.optimizer_.load_state_dict(opt_state)

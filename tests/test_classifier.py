@@ -1205,3 +1205,20 @@ def test_augment_needs_images():
     rng = np.random.RandomState(0)
     with pytest.raises(ValueError, match="image"):
         SkMNISTClassifier(augment=True, device="cpu").fit(rng.rand(30, 5), np.arange(30) % 2)
+
+
+def test_compile_trains_predicts_and_saves(tmp_path):
+    # torch.compile on the CPU (inductor, C++): the slow part is compiling.
+    import skmnist
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(64, 6).astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+    clf = SkMNISTClassifier(arch="mlp", hidden_units=(8,), compile=True, max_epochs=1,
+                            device="cpu", random_state=0).fit(X, y)
+    assert hasattr(clf.module_, "_orig_mod")  # the compiled wrapper
+    proba = clf.predict_proba(X)
+    loaded = skmnist.load(skmnist.save(clf, tmp_path / "c.skmnist"))
+    np.testing.assert_allclose(loaded.predict_proba(X), proba, atol=1e-6)
+    with pytest.raises(ValueError, match="compile must be True or False"):
+        SkMNISTClassifier(compile="yes").fit(X, y)

@@ -38,7 +38,7 @@ class Data:
     label_names: dict = None
 
     def describe_test(self):
-        return f"{self.name}, {self.test_description} ({len(self.y_test)} images)"
+        return f"{self.name}: {self.test_description}, {len(self.y_test)} images"
 
 
 def held_out_split(X, y, *, test_size, seed):
@@ -180,7 +180,7 @@ def _load_named(name, data_home, test_size, seed, need):
         X, y = load_mnist_sample(return_X_y=True)
         X_train, X_test, y_train, y_test = held_out_split(X, y, test_size=test_size, seed=seed)
         return Data("sample", X_train, y_train, X_test, y_test,
-                    f"held-out split (seed {seed})")
+                    f"held-out split with seed {seed}")
     from ..datasets._fetch import FASHION_MNIST_CLASSES
 
     fetch = {"mnist": fetch_mnist, "fashion": fetch_fashion_mnist}[name]
@@ -199,7 +199,7 @@ def _split_or_keep(name, parts, test_size, seed, own_split):
     if X is None:
         return Data(name, None, None, X_test, y_test, own_split)
     X_train, X_test, y_train, y_test = held_out_split(X, y, test_size=test_size, seed=seed)
-    return Data(name, X_train, y_train, X_test, y_test, f"held-out split (seed {seed})")
+    return Data(name, X_train, y_train, X_test, y_test, f"held-out split with seed {seed}")
 
 
 def _load_npz(path, test_size, seed):

@@ -49,7 +49,7 @@ def cmd_evaluate(args):
                      show_progress=show_progress(args))
     X, y = _pick_split(data, args.split)
     description = (data.describe_test() if args.split == "test"
-                   else f"{data.name}, {args.split} images ({len(y)})")
+                   else f"{data.name}: {args.split} split, {len(y)} images")
     if not args.json:
         print(f"Evaluating {args.model} on {len(y)} {data.name} images ({args.split} split).",
               flush=True)

@@ -12,6 +12,8 @@ also with many workers on one storage (see :class:`GridCandidateSampler` and
 :func:`duplicate_of`).
 """
 
+import os
+import socket
 import time
 
 import numpy as np
@@ -31,6 +33,7 @@ EPOCHS_ATTR = "epochs_trained"
 SPLIT_SCORES_ATTR = "split_test_scores"
 FIT_TIMES_ATTR = "split_fit_times"
 SCORE_TIMES_ATTR = "split_score_times"
+WORKER_ATTR = "worker"
 # How long a trial waits for an earlier-numbered trial to record its grid
 # candidate before deciding whether it is a duplicate.
 _PICK_WAIT_S = 30.0
@@ -213,6 +216,7 @@ class CVObjective:
         return self._run(trial)
 
     def _run(self, trial):
+        trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
         if self.space.grid:
             candidate = trial.suggest_categorical(
                 CANDIDATE_PARAM, list(range(self.space.n_candidates)))
