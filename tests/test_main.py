@@ -1,4 +1,6 @@
-"""The ``skmnist`` command (``python -m skmnist``)."""
+"""The ``skmnist`` command (``python -m skmnist``); subcommands in detail: ``tests/cli/``."""
+
+import json
 
 import numpy as np
 import pytest
@@ -20,6 +22,18 @@ def test_train_on_sample_reports_accuracy_and_saves(tmp_path, capsys):
     assert model.arch_ == "mlp"
     accuracy = float(text.split("Held-out accuracy: ")[1].split()[0])
     assert accuracy > 0.8
+    # ... and writes the report on the held-out images
+    for name in ("report.md", "report.html", "metrics.json", "confusion_matrix.png",
+                 "learning_curves.png", "misclassified.png"):
+        assert (out / name).exists(), name
+    assert f"Report: {out / 'report.md'}" in text
+    # evaluate sees the same held-out split for the same --data and --seed
+    rc = main(["evaluate", "--model", str(out / "model.skmnist"), "--device", "cpu",
+               "--output", str(tmp_path / "report"), "--json"])
+    assert rc == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["n_samples"] == 1000
+    assert round(metrics["accuracy"], 4) == accuracy
 
 
 def test_default_command_is_train(tmp_path, capsys):
@@ -27,6 +41,13 @@ def test_default_command_is_train(tmp_path, capsys):
     assert rc == 0
     assert "train_loss" not in capsys.readouterr().out
     assert (tmp_path / "model.skmnist").exists()
+
+
+def test_missing_data_path_is_a_one_line_error(tmp_path, capsys):
+    rc = main(["train", "--data", str(tmp_path / "nowhere"), "-q"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert err.startswith("skmnist: error: --data:") and err.count("\n") == 1
 
 
 def test_info(capsys):
@@ -44,7 +65,7 @@ def test_train_on_idx_files_from_data_home(tmp_path, capsys):
                   rng.randint(0, 256, (n, 28, 28)).astype(np.uint8))
         write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", (np.arange(n) % 10).astype(np.uint8))
     rc = main(["train", "--data", "mnist", "--data-home", str(tmp_path), "--arch", "mlp",
-               "--epochs", "1", "-q", "-o", str(tmp_path / "out")])
+               "--epochs", "1", "-q", "--no-report", "-o", str(tmp_path / "out")])
     assert rc == 0
     assert "on 60 mnist images" in capsys.readouterr().out
 

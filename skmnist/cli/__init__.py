@@ -1,4 +1,4 @@
-"""The ``skmnist`` command line: ``train``, ``evaluate``, ``predict``, ``finetune``, ``search``, ``info``.
+"""The ``skmnist`` command: train, evaluate, predict, finetune, search, info.
 
 A thin layer over the public API (:class:`skmnist.SkMNISTClassifier`,
 :class:`skmnist.SkMNISTFineTuner`, :func:`skmnist.save`/:func:`skmnist.load`,

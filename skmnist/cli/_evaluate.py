@@ -1,6 +1,5 @@
 """``skmnist evaluate``: metrics and a report for a saved model on a data set."""
 
-import argparse
 import json
 
 import numpy as np

@@ -1,6 +1,5 @@
 """``skmnist predict``: labels and probabilities for image files."""
 
-import argparse
 import json
 import os
 

@@ -145,10 +145,13 @@ def cmd_finetune(args):
     print(f"Fine-tuning {base.arch_!r} from {model_path} on {len(X)} {data.name} images "
           f"({len(np.unique(y))} classes{per_class}), testing on {len(data.y_test)}.",
           flush=True)
-    known = set(np.asarray(base.classes_).tolist())
-    if set(np.unique(data.y_test).tolist()) <= known:
-        print(f"Held-out accuracy before fine-tuning: "
-              f"{base.score(data.X_test, data.y_test):.4f}")
+    if set(np.unique(data.y_test).tolist()) <= set(np.asarray(base.classes_).tolist()):
+        try:  # the base model may not take these images as they are (the tuner adapts them)
+            before = base.score(data.X_test, data.y_test)
+        except ValueError:
+            before = None
+        if before is not None:
+            print(f"Held-out accuracy before fine-tuning: {before:.4f}")
     start = time.perf_counter()
     tuner.fit(X, y)
     fit_seconds = time.perf_counter() - start

@@ -41,6 +41,8 @@ def _history_rows(history):
         history = history.history_
     if hasattr(history, "to_list"):
         history = history.to_list()
+    if not isinstance(history, (list, tuple)):
+        return []
     return [row for row in history if isinstance(row, dict)]
 
 
@@ -94,10 +96,18 @@ def plot_learning_curves(history, *, title="Learning curves"):
         for key, label, style in keys:
             points = series(key)
             if points:
-                ax.plot(*points, style, marker="o", markersize=4, label=label)
+                ax.plot(*points, style, marker="o" if len(points[0]) <= 40 else None,
+                        markersize=4, label=label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        epochs = [e for key, _, _ in keys if series(key) for e in series(key)[0]]
+        first, last = min(epochs), max(epochs)
+        if last - first < 12:  # a tick per epoch; a single epoch gets a sensible range
+            ax.set_xticks(range(int(first), int(last) + 1))
+            ax.set_xlim(first - 0.5 if last == first else None,
+                        last + 0.5 if last == first else None)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize="small")
     fig.suptitle(title)

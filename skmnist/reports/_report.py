@@ -33,27 +33,41 @@ def _plain(value):
 
 
 def _image_shape(estimator, X):
-    """``(c, h, w)`` of the images in X, or None for tabular data."""
+    """``(c, h, w)`` of the images in X, or None for tabular data.
+
+    Taken from X's own shape when it holds images, else from the estimator's
+    ``input_shape_``; flat rows of a square number (>= 64) of values are
+    square images for other estimators.
+    """
     shape = getattr(estimator, "input_shape_", None)
     X = np.asarray(X)
     if X.ndim == 3:
         return (1, *X.shape[1:])
     if X.ndim == 4:
         return tuple(X.shape[1:])
-    if shape is not None and len(shape) == 3 and shape[1] > 1 and shape[2] > 1 \
-            and int(np.prod(shape)) == X.shape[1]:
-        return tuple(int(s) for s in shape)
+    if shape is not None:
+        if len(shape) == 3 and shape[1] > 1 and shape[2] > 1 \
+                and int(np.prod(shape)) == X.shape[1]:
+            return tuple(int(s) for s in shape)
+        return None
+    side = math.isqrt(X.shape[1]) if X.ndim == 2 else 0
+    if side >= 8 and side * side == X.shape[1]:  # flat square images (8x8 digits, MNIST)
+        return (1, side, side)
     return None
 
 
 def _model_summary(estimator):
+    """Class, architecture, input shape, epochs and device, as far as the estimator has them."""
     summary = {"class": type(estimator).__name__}
     for key, attr in (("arch", "arch_"), ("input_shape", "input_shape_"), ("epochs", "n_iter_"),
                       ("device", "device_")):
-        value = getattr(estimator, attr, None)
-        if value is not None:
-            summary[key] = list(value) if isinstance(value, tuple) else (
-                str(value) if attr == "device_" else _plain(value))
+        value = _plain(getattr(estimator, attr, None))
+        if isinstance(value, tuple) and all(isinstance(_plain(v), int) for v in value):
+            summary[key] = [int(v) for v in value]
+        elif attr == "device_" and value is not None:
+            summary[key] = str(value)
+        elif isinstance(value, (int, str)) and not isinstance(value, bool):
+            summary[key] = value
     return summary
 
 
@@ -194,7 +208,7 @@ def write_report(estimator, X, y, output_dir, *, history=True, target_names=None
     display.figure_.savefig(path("confusion_matrix"), dpi=_DPI)
     files["confusion_matrix"] = path("confusion_matrix")
 
-    rows = _history_rows(estimator) if history else []
+    rows = _history_rows(getattr(estimator, "history_", None)) if history else []
     if rows:
         fig = plot_learning_curves(rows)
         if fig is not None:
