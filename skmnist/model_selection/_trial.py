@@ -24,7 +24,7 @@ from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 
 from ._space import CANDIDATE_PARAM
-from ._storage import TrialHeartbeat, needs_own_heartbeat, trial_id_of
+from ._storage import TrialHeartbeat, fail_stale_trials, needs_own_heartbeat, trial_id_of
 
 # User attributes written on every trial.
 DUPLICATE_ATTR = "duplicate_of"
@@ -36,7 +36,7 @@ SCORE_TIMES_ATTR = "split_score_times"
 WORKER_ATTR = "worker"
 # How long a trial waits for an earlier-numbered trial to record its grid
 # candidate before deciding whether it is a duplicate.
-_PICK_WAIT_S = 30.0
+_PICK_WAIT_S = 10.0
 
 
 # ---------------------------------------------------------------- claiming
@@ -88,7 +88,17 @@ class GridCandidateSampler(BaseSampler):
 
     def __init__(self, space):
         self.space = space
-        self.all_trials = None  # set to a callable returning the study's trials
+        self._study = None
+
+    def bind(self, study):
+        """Read claims from ``study`` itself (pruners such as Hyperband hand the
+        sampler a filtered view of the study, which would hide claims)."""
+        self._study = study
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_study"] = None
+        return state
 
     def infer_relative_search_space(self, study, trial):
         return {}
@@ -99,7 +109,7 @@ class GridCandidateSampler(BaseSampler):
     def sample_independent(self, study, trial, param_name, param_distribution):
         n = self.space.n_candidates
         if param_name == CANDIDATE_PARAM:
-            trials = self.all_trials() if self.all_trials else study.get_trials(deepcopy=False)
+            trials = (self._study or study).get_trials(deepcopy=False)
             claimed = {candidate_of(t) for t in trials
                        if t.number != trial.number and is_claimed(t)}
             start = trial.number % n
@@ -112,7 +122,8 @@ class GridCandidateSampler(BaseSampler):
         return self.space.grid_label(candidate, param_name)
 
 
-def duplicate_of(all_trials, number, candidate, *, wait_s=_PICK_WAIT_S, poll_s=0.05):
+def duplicate_of(all_trials, number, candidate, *, wait_s=_PICK_WAIT_S, poll_s=0.05,
+                 while_waiting=None):
     """The number of a trial that owns ``candidate`` before trial ``number``, or None.
 
     A grid trial trains only when no other trial has evaluated its candidate
@@ -120,7 +131,8 @@ def duplicate_of(all_trials, number, candidate, *, wait_s=_PICK_WAIT_S, poll_s=0
     trial numbers are assigned in creation order, of two live trials holding
     the same candidate the later one always sees the earlier one (an
     earlier running trial that has not recorded its candidate yet is waited
-    for, up to ``wait_s`` seconds), so exactly one of them trains.
+    for, up to ``wait_s`` seconds, calling ``while_waiting()`` now and then
+    so that a crashed one is failed), so exactly one of them trains.
     """
     deadline = time.monotonic() + wait_s
     while True:
@@ -141,6 +153,8 @@ def duplicate_of(all_trials, number, candidate, *, wait_s=_PICK_WAIT_S, poll_s=0
                 return t.number
         if not pending or time.monotonic() > deadline:
             return None
+        if while_waiting is not None:
+            while_waiting()
         time.sleep(poll_s)
 
 
@@ -190,10 +204,12 @@ class CVObjective:
     storage : optuna.storages.BaseStorage
         For the heartbeat of storages without Optuna's own.
     heartbeat_interval : float
+    grace_period : float
+        Seconds without a heartbeat after which a running trial is stale.
     """
 
     def __init__(self, estimator, space, X, y, splits, scorer, classes, storage,
-                 heartbeat_interval):
+                 heartbeat_interval, grace_period):
         self.estimator = estimator
         self.space = space
         self.X = X
@@ -203,7 +219,15 @@ class CVObjective:
         self.classes = classes
         self.storage = storage
         self.heartbeat_interval = heartbeat_interval
+        self.grace_period = grace_period
         self.study = None  # set by the worker
+        self._last_stale_check = 0.0
+
+    def _fail_stale(self):
+        """While waiting on another trial: fail it if its worker died (once a second)."""
+        if time.monotonic() - self._last_stale_check >= 1.0:
+            self._last_stale_check = time.monotonic()
+            fail_stale_trials(self.study, self.storage, grace_period=self.grace_period)
 
     def _all_trials(self):
         return self.study.get_trials(deepcopy=False)
@@ -225,7 +249,8 @@ class CVObjective:
                 # answers with this candidate's value.
                 trial.suggest_categorical(name, self.space.grid_distribution(name).choices)
             params = dict(self.space.candidates[candidate])
-            owner = duplicate_of(self._all_trials, trial.number, candidate)
+            owner = duplicate_of(self._all_trials, trial.number, candidate,
+                                 while_waiting=self._fail_stale)
             if owner is not None:
                 trial.set_user_attr(DUPLICATE_ATTR, owner)
                 raise optuna.TrialPruned(f"grid point {candidate} belongs to trial {owner}")

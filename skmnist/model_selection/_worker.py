@@ -94,7 +94,7 @@ def open_study(job, space, storage, worker_index=0):
             f"({stored[:200]}); use another study_name, or the same search_space."
         )
     if isinstance(sampler, GridCandidateSampler):
-        sampler.all_trials = lambda: study.get_trials(deepcopy=False)
+        sampler.bind(study)
     return study
 
 
@@ -188,6 +188,6 @@ def run_worker_process(job, worker_index):
                                grace_period=job.grace_period)
         study = open_study(job, space, storage, worker_index)
         objective = CVObjective(job.estimator, space, job.X, job.y, job.splits, job.scorer,
-                                job.classes, storage, job.heartbeat_interval)
+                                job.classes, storage, job.heartbeat_interval, job.grace_period)
         run_worker(study, storage, objective, job, space)
     return worker_index

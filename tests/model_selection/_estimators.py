@@ -6,6 +6,7 @@ epochs trained, so pruning decisions are deterministic; ``partial_fit`` and
 ``ToyClassifier.calls``, to check that cross-validation splits stay fixed.
 """
 
+import itertools
 import time
 
 import numpy as np
@@ -17,7 +18,8 @@ QUALITY = {"a": 0.5, "b": 0.8, "c": 0.6}
 class ToyClassifier(ClassifierMixin, BaseEstimator):
     """Predicts the majority class; ``score`` = quality * (1 - 0.5 ** epochs)."""
 
-    calls = []  # (id(model), "fit" | "score", ids) when record=True
+    calls = []  # (model number, "fit" | "score", ids) when record=True
+    _numbers = itertools.count()
 
     def __init__(self, arch="a", width=1, depth=1, lr=0.1, max_epochs=3, sleep=0.0,
                  record=False, fail=False):
@@ -40,13 +42,14 @@ class ToyClassifier(ClassifierMixin, BaseEstimator):
             self.classes_ = np.unique(classes)
             self.n_iter_ = 0
             self.n_features_in_ = X.shape[1]
+            self.uid_ = next(ToyClassifier._numbers)
         if self.sleep:
             time.sleep(self.sleep)
         values, counts = np.unique(y, return_counts=True)
         self.majority_ = values[np.argmax(counts)]
         self.n_iter_ += 1
         if self.record:
-            ToyClassifier.calls.append((id(self), "fit", tuple(X[:, 0].astype(int))))
+            ToyClassifier.calls.append((self.uid_, "fit", tuple(X[:, 0].astype(int))))
         return self
 
     def fit(self, X, y):
@@ -65,7 +68,8 @@ class ToyClassifier(ClassifierMixin, BaseEstimator):
 
     def score(self, X, y, sample_weight=None):
         if self.record:
-            ToyClassifier.calls.append((id(self), "score", tuple(np.asarray(X)[:, 0].astype(int))))
+            ids = tuple(np.asarray(X)[:, 0].astype(int))
+            ToyClassifier.calls.append((self.uid_, "score", ids))
         return self.quality() * (1 - 0.5 ** self.n_iter_)
 
 
@@ -75,3 +79,10 @@ def toy_data(n=60, n_features=3, seed=0):
     X = np.c_[np.arange(n), rng.rand(n, n_features - 1)]
     y = np.arange(n) % 3
     return X, y
+
+
+def grid(points):
+    """A grid of ``points`` candidates: arch a and b, widths 1, 2, ..."""
+    half = points // 2
+    return [{"arch": ["a"], "width": list(range(1, half + 1))},
+            {"arch": ["b"], "width": list(range(1, points - half + 1))}]

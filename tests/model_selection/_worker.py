@@ -13,16 +13,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _estimators import ToyClassifier, toy_data  # noqa: E402
+from _estimators import ToyClassifier, grid, toy_data  # noqa: E402
 
 from skmnist.model_selection import ArchitectureSearchCV  # noqa: E402
-
-
-def grid(points):
-    """``points`` candidates: archs a and b, widths 1..points/2."""
-    half = points // 2
-    return [{"arch": ["a"], "width": list(range(1, half + 1))},
-            {"arch": ["b"], "width": list(range(1, points - half + 1))}]
 
 
 def main():

@@ -131,7 +131,8 @@ def test_named_pruners(data, pruner):
 def test_cv_splits_stay_fixed_for_every_epoch_and_trial(data):
     X, y = data
     ToyClassifier.calls.clear()
-    search = ArchitectureSearchCV(ToyClassifier(record=True, max_epochs=3), GRID, cv=3)
+    search = ArchitectureSearchCV(ToyClassifier(record=True, max_epochs=3), GRID, cv=3,
+                                  refit=False)
     search.fit(X, y)
     by_model = defaultdict(lambda: {"fit": [], "score": []})
     for model_id, kind, ids in ToyClassifier.calls:
@@ -157,7 +158,7 @@ def test_a_shuffling_cv_is_split_once(data):
     X, y = data
     ToyClassifier.calls.clear()
     ArchitectureSearchCV(ToyClassifier(record=True, max_epochs=2), {"width": [1, 2, 3]},
-                         cv=KFold(3, shuffle=True)).fit(X, y)
+                         cv=KFold(3, shuffle=True), refit=False).fit(X, y)
     valid_sets = {ids for _, kind, ids in ToyClassifier.calls if kind == "score"}
     assert len(valid_sets) == 3  # not re-shuffled per trial or per epoch
     ToyClassifier.calls.clear()
@@ -213,6 +214,7 @@ def test_estimators_without_partial_fit_are_fitted_once_per_fold(data):
     assert all(trial.intermediate_values == {} for trial in search.study_.trials)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_sklearn_partial_fit_estimators_use_max_iter_as_epochs(data):
     X, y = data
     search = ArchitectureSearchCV(SGDClassifier(max_iter=3, random_state=0),
