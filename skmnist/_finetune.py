@@ -33,6 +33,22 @@ def _blocks(module):
     return blocks
 
 
+def _backbone_blocks(module, head):
+    """The feature extractor: the ``features`` blocks when the module has them.
+
+    skmnist's architectures split into ``features`` (convolutions), a dense
+    ``head`` and the output ``classifier``; the dense layers transfer poorly
+    between tasks, so they train with the new head. Other modules: every
+    block but the output layer.
+    """
+    blocks = [name for name, _ in _blocks(module)]
+    if isinstance(getattr(module, "features", None), nn.Module):
+        features = [b for b in blocks if b == "features" or b.startswith("features.")]
+        if features:
+            return features
+    return [b for b in blocks if b != head]
+
+
 def _head_name(module):
     """The name of the final linear layer (``classifier`` in skmnist models)."""
     if isinstance(getattr(module, "classifier", None), nn.Linear):
@@ -71,16 +87,20 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         returns an *unfitted* copy of an estimator parameter: pass a path or
         a ``FrozenEstimator`` when the fine-tuner will be cloned.
     freeze : {"backbone", "none"} or int, default="backbone"
-        What is frozen at the start: every block but the head, nothing, or
-        the first ``freeze`` blocks (see Notes). Frozen weights (and their
-        batch-norm statistics) stay bit-identical.
+        What is frozen at the start: the backbone (the convolutional
+        ``features`` blocks of skmnist's architectures; for other modules
+        every block but the output layer), nothing, or the first ``freeze``
+        blocks (see Notes). Frozen weights (and their batch-norm statistics)
+        stay bit-identical. The dense layers after the convolutions always
+        train with the head: they transfer poorly between tasks.
     unfreeze_epoch : int, default=None
         Unfreeze everything before this epoch (counted from 0 over all
         calls to ``fit``/``partial_fit``); None keeps the frozen blocks
         frozen.
     backbone_lr_factor : float, default=0.1
-        Learning rate of the pretrained (non-head) layers, as a fraction
-        of ``lr``, once they train.
+        Learning rate of the backbone, as a fraction of ``lr``, once it
+        trains (``freeze="none"``, a partial ``freeze`` or after
+        ``unfreeze_epoch``).
     head : {"auto", "reuse", "replace"}, default="auto"
         ``"auto"`` reuses the pretrained head when the new classes equal the
         pretrained ``classes_`` and replaces it otherwise.
@@ -350,7 +370,7 @@ class SkMNISTFineTuner(SkMNISTClassifier):
             _replace_submodule(module, head, nn.Linear(old.in_features, len(self.classes_)))
         blocks = [name for name, _ in _blocks(module)]
         if self.freeze == "backbone":
-            frozen = [b for b in blocks if b != head]
+            frozen = _backbone_blocks(module, head)
         elif self.freeze == "none":
             frozen = []
         else:
@@ -382,7 +402,7 @@ class SkMNISTFineTuner(SkMNISTClassifier):
             prefix = "_orig_mod." if self.compile else ""  # torch.compile's wrapper
             kwargs["optimizer__param_groups"] = [
                 (f"{prefix}{name}.*", {"lr": self.lr * factor})
-                for name, _ in _blocks(module) if name != head
+                for name in _backbone_blocks(module, head)
             ]
         return kwargs
 
