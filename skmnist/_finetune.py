@@ -340,7 +340,7 @@ class SkMNISTFineTuner(SkMNISTClassifier):
             return module
         self._base = None  # keep no reference to the original after copying it
         self.arch_ = base.arch_
-        self.model_input_shape_ = tuple(base.input_shape_)
+        # (model_input_shape_ was set with the input shape, in _images_from_fit_input.)
         self.pretrained_classes_ = np.asarray(base.classes_)
         self.base_recipe_ = self._recipe_of(base)
         if self._input_kind != base._input_kind or (
