@@ -157,9 +157,14 @@ VARIANTS = {
     "mlp": ("torch_loop", "skmnist", "skorch_default", "MLPClassifier"),
 }
 ARCH_KWARGS = {"cnn": {}, "mlp": {"hidden_units": (128,)}}
-RANDOM_STATE = 0
-# The torch seed SkMNISTClassifier(random_state=0) draws for its weights.
-TORCH_SEED = int(np.random.RandomState(RANDOM_STATE).randint(2**31 - 1))
+RANDOM_STATE = 0  # the data subset and split; the default training seed
+
+
+def torch_seed(random_state):
+    """The torch seed ``SkMNISTClassifier(random_state=...)`` draws for its weights."""
+    return int(np.random.RandomState(random_state).randint(2**31 - 1))
+
+
 WARMUP_SAMPLES = 512
 EVAL_CHUNK = 1024
 MIB = 2**20
@@ -233,8 +238,8 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def build_module(arch):
-    torch.manual_seed(TORCH_SEED)
+def build_module(arch, seed=RANDOM_STATE):
+    torch.manual_seed(torch_seed(seed))
     return get_model(arch, in_channels=1, height=28, width=28, n_classes=10,
                      **ARCH_KWARGS[arch])
 
@@ -287,11 +292,11 @@ def run_torch_loop(data, cfg):
     device, epochs = cfg["device"], cfg["epochs"]
     t0 = time.perf_counter()
     X, mean, std = standardize_fit(data.X_train)
-    model = build_module(cfg["arch"]).to(device)
+    model = build_module(cfg["arch"], cfg["seed"]).to(device)
     loader = DataLoader(
         TensorDataset(torch.from_numpy(X), torch.from_numpy(data.y_train)),
         batch_size=cfg["batch_size"], shuffle=True,
-        generator=torch.Generator().manual_seed(TORCH_SEED),
+        generator=torch.Generator().manual_seed(torch_seed(cfg["seed"])),
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
     criterion = nn.CrossEntropyLoss()
@@ -325,7 +330,7 @@ def run_skmnist(data, cfg):
     clf = SkMNISTClassifier(
         arch=cfg["arch"], **ARCH_KWARGS[cfg["arch"]], input_scaling="standard",
         lr=cfg["lr"], optimizer="adam", lr_schedule=None, batch_size=cfg["batch_size"],
-        max_epochs=cfg["epochs"], device=str(device), random_state=RANDOM_STATE,
+        max_epochs=cfg["epochs"], device=str(device), random_state=cfg["seed"],
     )
     t0 = time.perf_counter()
     clf.fit(data.X_train, data.y_train)
@@ -344,7 +349,7 @@ def run_skorch_default(data, cfg):
     device = cfg["device"]
     t0 = time.perf_counter()
     X, mean, std = standardize_fit(data.X_train)
-    module = build_module(cfg["arch"])
+    module = build_module(cfg["arch"], cfg["seed"])
     net = skorch.NeuralNetClassifier(
         module, criterion=nn.CrossEntropyLoss, optimizer=torch.optim.Adam, lr=cfg["lr"],
         batch_size=cfg["batch_size"], max_epochs=cfg["epochs"], train_split=None,
@@ -375,7 +380,7 @@ def run_mlpclassifier(data, cfg):
     clf = MLPClassifier(
         hidden_layer_sizes=(128,), solver="adam", learning_rate_init=cfg["lr"],
         batch_size=cfg["batch_size"], max_iter=epochs, alpha=0.0, shuffle=True, tol=0.0,
-        n_iter_no_change=epochs + 1, early_stopping=False, random_state=RANDOM_STATE,
+        n_iter_no_change=epochs + 1, early_stopping=False, random_state=cfg["seed"],
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -486,7 +491,8 @@ def resolve_device(name):
 
 def make_cfg(args, device, epochs=None):
     return {"device": device, "arch": args.arch_now, "lr": args.lr,
-            "batch_size": args.batch_size, "epochs": epochs or args.epochs}
+            "batch_size": args.batch_size, "epochs": epochs or args.epochs,
+            "seed": RANDOM_STATE}
 
 
 def machine_info(device):
@@ -574,6 +580,22 @@ def print_comparison(arch, data, cfg, summary, memory, rounds):
     return ratios
 
 
+def print_accuracy_over_seeds(runs):
+    """Test accuracy mean and spread when every round used its own seed."""
+    print()
+    ref = runs.get("MLPClassifier") or runs["torch_loop"]
+    ref_name = "MLPClassifier" if "MLPClassifier" in runs else "torch_loop"
+    for variant, rs in runs.items():
+        accs = [r["test_acc"] for r in rs]
+        line = (f"- `{variant}` test accuracy over seeds {[r['seed'] for r in rs]}: "
+                f"mean {statistics.mean(accs):.4f} (sd {statistics.stdev(accs):.4f}, "
+                f"min {min(accs):.4f})")
+        if variant != ref_name:
+            wins = sum(a >= r["test_acc"] for a, r in zip(accs, ref))
+            line += f"; >= `{ref_name}` with the same seed in {wins} of {len(accs)}"
+        print(line)
+
+
 def run_comparison(args, device, report):
     data_all = load_data(args.data, args.n_train)
     archs = ("cnn", "mlp") if args.arch == "both" else (args.arch,)
@@ -592,8 +614,10 @@ def run_comparison(args, device, report):
                 RUNNERS[variant](warmup_data(data_all, cfg["batch_size"]), dict(cfg, epochs=1))
         runs = {v: [] for v in variants}
         for r in range(args.repeats):
+            seed = r if args.vary_seed else RANDOM_STATE
             for variant in variants:
-                out = timed_run(variant, data_all, cfg)
+                out = timed_run(variant, data_all, dict(cfg, seed=seed))
+                out["seed"] = seed
                 runs[variant].append({k: v for k, v in out.items()})
                 print(f"  [{arch} round {r + 1}/{args.repeats}] {variant:15s} "
                       f"{out['s_per_epoch']:.3f} s/epoch, test acc {out['test_acc']:.4f}",
@@ -604,11 +628,14 @@ def run_comparison(args, device, report):
                 memory[variant] = measure_memory(variant, args)
         summary = {v: summarize(runs[v]) for v in variants}
         ratios = print_comparison(arch, data_all, cfg, summary, memory, args.repeats)
+        if args.vary_seed and args.repeats > 1:
+            print_accuracy_over_seeds(runs)
         sys.stdout.flush()
         report["comparisons"].append({
             "arch": arch, "data": data_all.name, "n_train": len(data_all.X_train),
             "n_test": len(data_all.X_test), "batch_size": args.batch_size,
             "epochs": args.epochs, "lr": args.lr, "repeats": args.repeats,
+            "seeds": sorted({run["seed"] for run in runs[variants[0]]}),
             "variants": variants, "runs": runs, "summary": summary, "memory": memory,
             "ratios_s_per_epoch": ratios,
             "same_initial_weights_as_torch_loop": same_init,
@@ -703,6 +730,10 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--repeats", type=int, default=3, help="alternating rounds")
+    p.add_argument("--vary-seed", action="store_true",
+                   help="round r trains every variant with seed r (weights, shuffling) "
+                        "instead of seed 0 in every round, and reports test accuracy "
+                        "over the seeds")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--threads", type=int, default=None,
                    help="torch intra-op threads and BLAS threads (default: library defaults)")

@@ -27,6 +27,7 @@ from ._engine import (
     TensorBatchIterator,
     inference_chunk_size,
     predict_logits,
+    prefers_channels_last,
     resolve_device,
     to_tensor,
 )
@@ -728,6 +729,7 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
             device=str(device),
             precision=self.precision,
             compile=bool(self.compile),
+            channels_last=prefers_channels_last(module, device),
             verbose=self.verbose,
             **opt_kwargs,
             **self._net_kwargs(module),

@@ -49,6 +49,7 @@ _FITTED = {
     "input_mean_": "array",
     "input_std_": "array",
     "n_iter_": "int",
+    "interrupted_": "json",
     "_input_kind": "str",
     "_seed": "int",
     "_run_epochs": "int",
@@ -321,6 +322,7 @@ def load(path, *, device="auto"):
     for name, kind in _FITTED.items():
         if name in metadata["fitted"]:
             setattr(estimator, name, _decode(kind, metadata["fitted"][name]))
+    estimator.interrupted_ = bool(getattr(estimator, "interrupted_", False))
     target = resolve_device(device)
     with torch.random.fork_rng(devices=[]):
         estimator._build_net(target)

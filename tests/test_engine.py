@@ -1,5 +1,6 @@
 """The training engine (skmnist/_engine.py): batch iterator, devices, inference, tensors."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ from skmnist._engine import (
     TensorBatchIterator,
     inference_chunk_size,
     predict_logits,
+    prefers_channels_last,
     resolve_device,
     to_tensor,
 )
@@ -297,3 +299,79 @@ def test_engine_net_records_one_loss_per_epoch(digits_two_classes):
         assert row["train_loss"] > 0 and np.isfinite(row["train_loss"])
         assert 0 <= row["valid_acc"] <= 1
     assert clf.history_[0, "train_loss_best"] is True
+
+
+# --------------------------------------------------------------------------
+# Memory layout (channels-last on the CPU)
+# --------------------------------------------------------------------------
+
+
+def _conv_weights(module):
+    return [m.weight for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+
+
+@pytest.mark.parametrize("arch", ["cnn", "lenet5"])
+def test_prefers_channels_last_for_builtin_convnets_on_cpu(arch):
+    module = get_model(arch, in_channels=1, height=8, width=8, n_classes=3)
+    assert prefers_channels_last(module, "cpu")
+    assert prefers_channels_last(module, torch.device("cpu"))
+    assert not prefers_channels_last(module, "cuda")
+    assert not prefers_channels_last(module, "meta")
+
+
+def test_prefers_channels_last_not_for_mlps_or_user_modules():
+    assert not prefers_channels_last(get_model("mlp", in_channels=1, height=8, width=8, n_classes=3), "cpu")
+    user = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(),
+                               torch.nn.LazyLinear(3))
+    assert not prefers_channels_last(user, "cpu")
+
+
+def test_engine_net_sets_the_layout_both_ways():
+    module = get_model("cnn", in_channels=1, height=8, width=8, n_classes=3)
+    net = SkorchEngineNet(module=module, criterion=torch.nn.CrossEntropyLoss,
+                          classes=[0, 1, 2], device="cpu", channels_last=True).initialize()
+    weights = _conv_weights(net.module_)
+    assert weights and all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+    # (A 1-channel first convolution is both layouts at once; the second is not.)
+    assert not weights[1].is_contiguous()
+    # A channels-last module given to a net that does not want the layout is
+    # converted back (e.g. fine-tuning a CPU model on another device).
+    net2 = SkorchEngineNet(module=copy.deepcopy(net.module_), criterion=torch.nn.CrossEntropyLoss,
+                           classes=[0, 1, 2], device="cpu").initialize()
+    assert all(w.is_contiguous() for w in _conv_weights(net2.module_))
+    torch.testing.assert_close(net2.module_.state_dict(), net.module_.state_dict())
+
+
+def test_classifier_trains_builtin_cnn_channels_last_on_cpu(mnist_subset):
+    X, y = mnist_subset
+    clf = SkMNISTClassifier(channels=(4,), hidden_units=(16,), max_epochs=1, device="cpu",
+                            random_state=0).fit(X, y)
+    weights = _conv_weights(clf.module_)
+    assert all(w.is_contiguous(memory_format=torch.channels_last) for w in weights)
+    # The layout changes how numbers are stored, not what the model computes.
+    contiguous = SkMNISTClassifier(channels=(4,), hidden_units=(16,), max_epochs=1,
+                                   device="cpu", random_state=0)
+    contiguous.fit(X, y)
+    for w in _conv_weights(contiguous.module_):
+        w.data = w.data.contiguous()
+    np.testing.assert_allclose(clf.predict_proba(X), contiguous.predict_proba(X), atol=1e-5)
+
+
+def test_user_module_with_view_is_left_in_the_default_layout(mnist_subset):
+    # .view on a channels-last convolution output would fail: user modules
+    # are never converted.
+    class ViewNet(torch.nn.Module):
+        def __init__(self, in_channels, height, width, n_classes):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(in_channels, 4, 3, padding=1)
+            self.fc = torch.nn.Linear(4 * height * width, n_classes)
+
+        def forward(self, x):
+            h = torch.relu(self.conv(x))
+            return self.fc(h.view(h.size(0), -1))
+
+    X, y = mnist_subset
+    clf = SkMNISTClassifier(arch=ViewNet, max_epochs=1, device="cpu", random_state=0)
+    clf.fit(X, y)
+    assert clf.module_.conv.weight.is_contiguous()
+    assert clf.score(X, y) > 0.5

@@ -2,12 +2,14 @@
 
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
 
 from ._common import (
     HelpFormatter,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     CLIError,
     add_data_arguments,
@@ -20,8 +22,6 @@ from ._common import (
     show_progress,
 )
 from ._data import load_data, subsample_per_class
-
-
 
 
 def _add_output_arguments(parser, default):
@@ -55,9 +55,38 @@ def _write_report(model, data, args, title):
           "the plots)")
 
 
+def _finish(model, data, args, fit_seconds, *, saved_as, title):
+    """Score, save and report a fitted model; exit status 130 after Ctrl-C.
+
+    The estimators catch Ctrl-C themselves and keep the last completed
+    epoch (``interrupted_``): that model is saved (without scoring or a
+    report, the user asked to stop), and the exit status says it was
+    interrupted. An interrupt during the first epoch saves nothing.
+    """
+    from .. import save
+
+    if model.interrupted_ and model.n_iter_ == 0:
+        print("Interrupted during the first epoch: nothing was trained, nothing saved.",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not model.interrupted_:
+        accuracy = model.score(data.X_test, data.y_test)
+        print(f"Held-out accuracy: {accuracy:.4f}")
+    os.makedirs(args.output, exist_ok=True)
+    path = save(model, os.path.join(args.output, "model.skmnist"))
+    if model.interrupted_:
+        print(f"Interrupted after {model.n_iter_} of {model.max_epochs} epochs ("
+              f"{fit_seconds:.1f}s): saved the model of the last completed epoch to {path} "
+              "(no report).", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"Saved {saved_as} to {path}")
+    _write_report(model, data, args, title)
+    return EXIT_OK
+
+
 def cmd_train(args):
     """Train a classifier on --data, report held-out accuracy, save it and the report."""
-    from .. import SkMNISTClassifier, save
+    from .. import SkMNISTClassifier
 
     data = load_data(args.data, data_home=args.data_home, test_size=args.test_size,
                      seed=args.seed, classes=args.classes, invert=args.invert,
@@ -71,15 +100,10 @@ def cmd_train(args):
     start = time.perf_counter()
     clf.fit(X, y)
     fit_seconds = time.perf_counter() - start
-    accuracy = clf.score(data.X_test, data.y_test)
     print(f"arch={clf.arch_} device={clf.device_} epochs={clf.n_iter_} "
           f"fit_time={fit_seconds:.1f}s")
-    print(f"Held-out accuracy: {accuracy:.4f}")
-    os.makedirs(args.output, exist_ok=True)
-    path = save(clf, os.path.join(args.output, "model.skmnist"))
-    print(f"Saved the model to {path}")
-    _write_report(clf, data, args, "Training report: held-out evaluation")
-    return EXIT_OK
+    return _finish(clf, data, args, fit_seconds, saved_as="the model",
+                   title="Training report: held-out evaluation")
 
 
 def add_train_parser(sub):
@@ -125,7 +149,7 @@ def parse_freeze(text):
 
 def cmd_finetune(args):
     """Fine-tune a saved model on --data; report held-out accuracy; save it."""
-    from .. import SkMNISTFineTuner, save
+    from .. import SkMNISTFineTuner
     from ._common import load_model
 
     model_path = resolve_model_path(args.model)
@@ -155,16 +179,11 @@ def cmd_finetune(args):
     start = time.perf_counter()
     tuner.fit(X, y)
     fit_seconds = time.perf_counter() - start
-    accuracy = tuner.score(data.X_test, data.y_test)
     print(f"frozen={','.join(tuner.frozen_) or 'none'} "
           f"head={'new' if tuner.head_replaced_ else 'reused'} device={tuner.device_} "
           f"epochs={tuner.n_iter_} fit_time={fit_seconds:.1f}s")
-    print(f"Held-out accuracy: {accuracy:.4f}")
-    os.makedirs(args.output, exist_ok=True)
-    path = save(tuner, os.path.join(args.output, "model.skmnist"))
-    print(f"Saved the fine-tuned model to {path}")
-    _write_report(tuner, data, args, "Fine-tuning report: held-out evaluation")
-    return EXIT_OK
+    return _finish(tuner, data, args, fit_seconds, saved_as="the fine-tuned model",
+                   title="Fine-tuning report: held-out evaluation")
 
 
 def add_finetune_parser(sub):

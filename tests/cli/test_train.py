@@ -126,3 +126,47 @@ def test_finetune_on_images_of_another_size(model_path, tmp_path, capsys):
     assert "before fine-tuning" not in text and "Held-out accuracy: " in text
     tuned = skmnist.load(tmp_path / "tuned" / "model.skmnist")
     assert tuned.input_shape_ == (1, 14, 14) and tuned.model_input_shape_ == (1, 28, 28)
+
+
+def _interrupt_at_batch(monkeypatch, batch_number):
+    """Ctrl-C at the given training batch (counted over the fit)."""
+    from skmnist._engine import SkorchEngineNet
+
+    original = SkorchEngineNet.train_step
+    calls = {"n": 0}
+
+    def train_step(self, batch, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == batch_number:
+            raise KeyboardInterrupt
+        return original(self, batch, **kwargs)
+
+    monkeypatch.setattr(SkorchEngineNet, "train_step", train_step)
+
+
+def test_ctrl_c_during_training_saves_last_epoch_and_exits_130(tmp_path, capsys, monkeypatch):
+    X, y = _sample_subset()
+    np.savez(tmp_path / "digits.npz", images=X, labels=y)
+    # 250 training images / batch 32 = 8 batches per epoch: batch 12 is in epoch 2.
+    _interrupt_at_batch(monkeypatch, 12)
+    with pytest.warns(UserWarning, match="interrupted"):
+        rc = _train(tmp_path / "digits.npz", tmp_path / "out", "--test-size", "50",
+                    "--epochs", "3")
+    assert rc == 130
+    captured = capsys.readouterr()
+    assert "Interrupted after 1 of 3 epochs" in captured.err
+    assert "Held-out accuracy" not in captured.out
+    model = skmnist.load(tmp_path / "out" / "model.skmnist")
+    assert model.n_iter_ == 1 and model.interrupted_
+    assert not (tmp_path / "out" / "report.md").exists()
+
+
+def test_ctrl_c_in_the_first_epoch_saves_nothing(tmp_path, capsys, monkeypatch):
+    X, y = _sample_subset()
+    np.savez(tmp_path / "digits.npz", images=X, labels=y)
+    _interrupt_at_batch(monkeypatch, 3)
+    with pytest.warns(UserWarning, match="interrupted"):
+        rc = _train(tmp_path / "digits.npz", tmp_path / "out", "--test-size", "50")
+    assert rc == 130
+    assert "nothing was trained, nothing saved" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "model.skmnist").exists()

@@ -1,0 +1,52 @@
+"""The benchmark scripts still run (smoke runs on the bundled sample; nothing is timed).
+
+The figures come from full runs documented in benchmarks/README.md; these
+tests only keep the scripts from rotting and check the shape of their JSON.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+BENCH = pathlib.Path(__file__).parents[1] / "benchmarks"
+
+
+def _run(script, *args, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+    out = tmp_path / "result.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), *args, "--json", str(out)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc.stdout, json.loads(out.read_text())
+
+
+def test_bench_train_comparison_over_seeds(tmp_path):
+    stdout, report = _run("bench_train.py", "--data", "sample", "--n-train", "300",
+                          "--arch", "both", "--epochs", "1", "--repeats", "2",
+                          "--vary-seed", "--memory", "none", tmp_path=tmp_path)
+    archs = [c["arch"] for c in report["comparisons"]]
+    assert archs == ["cnn", "mlp"]
+    for comparison in report["comparisons"]:
+        assert comparison["seeds"] == [0, 1]
+        assert comparison["same_initial_weights_as_torch_loop"] == {
+            "skorch_default": True, "skmnist": True}
+        for variant in comparison["variants"]:
+            runs = comparison["runs"][variant]
+            assert [r["seed"] for r in runs] == [0, 1]
+            assert all(0 <= r["test_acc"] <= 1 and r["s_per_epoch"] > 0 for r in runs)
+    assert "MLPClassifier" in report["comparisons"][1]["variants"]
+    assert "test accuracy over seeds [0, 1]" in stdout
+    assert "`skmnist` / `torch_loop` time per epoch" in stdout
+
+
+def test_bench_train_time_to_accuracy(tmp_path):
+    stdout, report = _run("bench_train.py", "--data", "sample", "--n-train", "300",
+                          "--time-to-accuracy", "0.2", "--tta-epochs", "1,2",
+                          tmp_path=tmp_path)
+    tta = report["time_to_accuracy"]
+    assert tta["reached"] is not None and tta["reached"]["max_epochs"] == 1
+    assert tta["rows"][0]["test_acc"] >= 0.2
+    assert "reached 0.2 with max_epochs=1" in stdout
