@@ -40,6 +40,7 @@ from ._validation import (
     square_side,
 )
 from .models import get_model, list_models, model_hyperparameters
+from .models._registry import export_builders, import_builders
 
 _OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
@@ -280,6 +281,21 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         tags.non_deterministic = str(self.device).startswith("cuda")
         return tags
 
+    # A builder registered with skmnist.models.register_model in a script or
+    # notebook travels with the pickled estimator, so that joblib worker
+    # processes (cross_val_score(..., n_jobs=2), GridSearchCV) know the name.
+    def __getstate__(self):
+        state = super().__getstate__()
+        if isinstance(self.arch, str):
+            builders = export_builders([self.arch])
+            if builders:
+                state["_arch_builders"] = builders
+        return state
+
+    def __setstate__(self, state):
+        import_builders(state.pop("_arch_builders", None))
+        super().__setstate__(state)
+
     def __sklearn_is_fitted__(self):
         # Fitted means a trained net exists: a fit that failed half-way is not.
         return hasattr(self, "net_")
@@ -295,7 +311,10 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(self.arch, str) and self.arch != "auto" and self.arch not in list_models():
             raise ValueError(
                 f"Unknown arch={self.arch!r}. Known architectures: 'auto', "
-                f"{', '.join(repr(m) for m in list_models())}."
+                f"{', '.join(repr(m) for m in list_models())}. Architectures registered "
+                "with skmnist.models.register_model exist only in the process that "
+                "registered them (and in processes the estimator is pickled to): register "
+                "it in this process, or pass the builder function itself as arch."
             )
         if self.module_params is not None and not isinstance(self.module_params, dict):
             raise ValueError(f"module_params must be a dict or None, got {self.module_params!r}.")

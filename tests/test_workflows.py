@@ -14,9 +14,14 @@ architectures and a few epochs. Accuracy is only checked to be well above
 chance (10 balanced classes): these are workflow tests, not benchmarks.
 """
 
+import ast
 import functools
 import io
+import os
 import pickle
+import subprocess
+import sys
+import textwrap
 
 import joblib
 import numpy as np
@@ -557,3 +562,52 @@ def test_clone_of_fitted_pipeline_is_unfitted_with_equal_params():
     # Refitting the clone (same random_state) gives the same model back.
     cloned.fit(X_train, y_train)
     assert_array_equal(cloned.predict_proba(X_test), pipe.predict_proba(X_test))
+
+
+# --------------------------------------------------------------------------
+# Architectures registered in a script reach joblib worker processes
+# --------------------------------------------------------------------------
+
+_REGISTERED_IN_MAIN = textwrap.dedent('''
+    import numpy as np
+    from sklearn.model_selection import cross_val_score
+    from torch import nn
+
+    from skmnist import SkMNISTClassifier
+    from skmnist.datasets import load_mnist_sample
+    from skmnist.model_selection import ArchitectureSearchCV
+    from skmnist.models import register_model
+
+
+    @register_model("script_net")
+    def script_net(*, in_channels, height, width, n_classes, units=16):
+        return nn.Sequential(nn.Flatten(), nn.Linear(in_channels * height * width, units),
+                             nn.ReLU(), nn.Linear(units, n_classes))
+
+
+    if __name__ == "__main__":
+        X, y = load_mnist_sample(return_X_y=True)
+        idx = np.random.RandomState(0).permutation(len(y))[:300]
+        X, y = X[idx], y[idx]
+        clf = SkMNISTClassifier(arch="script_net", max_epochs=1, device="cpu", random_state=0)
+        print("cv", cross_val_score(clf, X, y, cv=2, n_jobs=2).round(3).tolist())
+        search = ArchitectureSearchCV(
+            SkMNISTClassifier(max_epochs=1, device="cpu", random_state=0),
+            [{"arch": ["script_net"]}, {"arch": ["mlp"], "hidden_units": [(16,)]}], cv=2,
+            n_jobs=2)
+        search.fit(X, y)
+        print("search", sorted(p["arch"] for p in search.cv_results_["params"]),
+              sorted(set(search.cv_results_["state"])))
+''')
+
+
+def test_arch_registered_in_a_script_works_in_worker_processes(tmp_path):
+    script = tmp_path / "registered.py"
+    script.write_text(_REGISTERED_IN_MAIN)
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in proc.stdout.strip().splitlines())
+    assert len(ast.literal_eval(lines["cv"])) == 2
+    assert lines["search"] == "['mlp', 'script_net'] ['COMPLETE']"

@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state, get_tags, indexable
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from ..models._registry import export_builders
 from ._results import best_index, build_cv_results
 from ._space import SearchSpace
 from ._storage import make_storage, quiet_optuna
@@ -402,6 +403,7 @@ class ArchitectureSearchCV(MetaEstimatorMixin, BaseEstimator):
             sampler=self.sampler, seed=self._seed(), pruner=pruner, n_trials=self.n_trials,
             timeout=self.timeout, heartbeat_interval=self.heartbeat_interval,
             grace_period=grace, verbose=self.verbose if n_jobs == 1 else 0,
+            builders=export_builders() if n_jobs > 1 else {},
         )
         try:
             with quiet_optuna():

@@ -27,6 +27,7 @@ import optuna
 from optuna.samplers import RandomSampler, TPESampler
 from optuna.trial import TrialState
 
+from ..models._registry import import_builders
 from ._space import SearchSpace
 from ._storage import fail_stale_trials, make_storage, quiet_optuna
 from ._trial import (
@@ -63,6 +64,9 @@ class WorkerJob:
     heartbeat_interval: float
     grace_period: float
     verbose: int = 0
+    # User-registered architectures (skmnist.models.register_model), pickled
+    # so that worker processes know the names the search space uses.
+    builders: dict = dataclasses.field(default_factory=dict)
 
 
 def build_sampler(job, space, worker_index=0):
@@ -182,6 +186,7 @@ def run_worker(study, storage, objective, job, space):
 
 def run_worker_process(job, worker_index):
     """Entry point of a worker process (``n_jobs > 1``): open the study, run the loop."""
+    import_builders(job.builders)
     with quiet_optuna():
         space = SearchSpace(job.search_space, grid=job.grid)
         storage = make_storage(job.storage, heartbeat_interval=job.heartbeat_interval,

@@ -1,6 +1,7 @@
 """A name -> builder registry for the architectures (torch only)."""
 
 import inspect
+import pickle
 
 _REGISTRY = {}
 
@@ -69,6 +70,71 @@ def list_models():
     ['cnn', 'lenet5', 'mlp']
     """
     return sorted(_REGISTRY)
+
+
+def export_builders(names=None):
+    """Pickled copies of user-registered builders, for other processes.
+
+    A registry lives in one process: a builder registered in a script or a
+    notebook is unknown to joblib/loky worker processes, which do not run
+    that code. The estimators and the search's worker jobs carry these
+    payloads when they are pickled, and :func:`import_builders` registers
+    them on the other side. Builders are pickled with ``cloudpickle`` (a
+    dependency of joblib), by value when they live in ``__main__`` or a
+    notebook, by reference when they can be imported. skmnist's own
+    architectures are never exported: every process registers them.
+
+    Parameters
+    ----------
+    names : iterable of str or None
+        Names to export; None exports every user-registered builder.
+        Unknown names and built-in ones are skipped.
+
+    Returns
+    -------
+    payloads : dict
+        Name -> pickled builder (bytes); empty when there is nothing to
+        export or cloudpickle is not installed.
+    """
+    try:
+        import cloudpickle
+    except ImportError:  # pragma: no cover - joblib requires it
+        return {}
+    names = _REGISTRY if names is None else names
+    payloads = {}
+    for name in names:
+        builder = _REGISTRY.get(name) if isinstance(name, str) else None
+        if builder is None or getattr(builder, "__module__", "").startswith("skmnist."):
+            continue
+        try:
+            payloads[name] = cloudpickle.dumps(builder)
+        except Exception:  # an unpicklable builder: the worker reports the unknown name
+            continue
+    return payloads
+
+
+def import_builders(payloads):
+    """Register builders exported by :func:`export_builders` that are missing here.
+
+    A name already registered in this process keeps its builder. A payload
+    that cannot be unpickled here (e.g. its module is not importable) is
+    skipped: using the name then fails with the usual "unknown
+    architecture" error.
+
+    Parameters
+    ----------
+    payloads : dict
+        Name -> pickled builder.
+    """
+    for name, payload in (payloads or {}).items():
+        if name in _REGISTRY:
+            continue
+        try:
+            builder = pickle.loads(payload)
+        except Exception:
+            continue
+        if callable(builder):
+            _REGISTRY[name] = builder
 
 
 def _get_builder(name):

@@ -118,3 +118,50 @@ def test_register_builder_missing_shape_args_is_type_error(isolated_registry):
 def test_register_model_bad_name(name, isolated_registry):
     with pytest.raises(ValueError, match="non-empty string"):
         register_model(name)
+
+
+# --------------------------------------------------------------------------
+# Builders travelling to other processes (export_builders / import_builders)
+# --------------------------------------------------------------------------
+
+
+def _tiny(*, in_channels, height, width, n_classes, width_=4):
+    return nn.Sequential(nn.Flatten(), nn.Linear(in_channels * height * width, width_),
+                         nn.ReLU(), nn.Linear(width_, n_classes))
+
+
+def test_export_builders_skips_builtins_and_unknown_names(isolated_registry):
+    register_model("exported_tiny")(_tiny)
+    payloads = _registry.export_builders()
+    assert set(payloads) == {"exported_tiny"}
+    assert _registry.export_builders(["cnn", "mlp", "nope", None, "exported_tiny"]).keys() \
+        == {"exported_tiny"}
+    assert _registry.export_builders(["cnn"]) == {}
+
+
+def test_import_builders_registers_missing_names(isolated_registry):
+    register_model("travelling")(_tiny)
+    payloads = _registry.export_builders(["travelling"])
+    del _registry._REGISTRY["travelling"]
+    assert "travelling" not in list_models()
+    _registry.import_builders(payloads)
+    assert "travelling" in list_models()
+    assert get_model("travelling", **SHAPE)[3].out_features == 3
+
+
+def test_import_builders_keeps_this_process_registration(isolated_registry):
+    register_model("taken")(_tiny)
+    payloads = _registry.export_builders(["taken"])
+
+    def other(*, in_channels, height, width, n_classes):
+        return nn.Linear(1, 1)
+
+    _registry._REGISTRY["taken"] = other
+    _registry.import_builders(payloads)
+    assert _registry._REGISTRY["taken"] is other
+
+
+def test_import_builders_skips_payloads_that_cannot_be_loaded(isolated_registry):
+    _registry.import_builders({"broken": b"not a pickle", "none": None})
+    _registry.import_builders(None)
+    assert "broken" not in list_models() and "none" not in list_models()
