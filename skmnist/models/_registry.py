@@ -80,7 +80,7 @@ def export_builders(names=None):
     that code. The estimators and the search's worker jobs carry these
     payloads when they are pickled, and :func:`import_builders` registers
     them on the other side. Builders are pickled with ``cloudpickle`` (a
-    dependency of joblib), by value when they live in ``__main__`` or a
+    dependency), by value when they live in ``__main__`` or a
     notebook, by reference when they can be imported. skmnist's own
     architectures are never exported: every process registers them.
 
@@ -94,12 +94,10 @@ def export_builders(names=None):
     -------
     payloads : dict
         Name -> pickled builder (bytes); empty when there is nothing to
-        export or cloudpickle is not installed.
+        export.
     """
-    try:
-        import cloudpickle
-    except ImportError:  # pragma: no cover - joblib requires it
-        return {}
+    import cloudpickle
+
     names = _REGISTRY if names is None else names
     payloads = {}
     for name in names:
