@@ -286,8 +286,9 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
     # processes (cross_val_score(..., n_jobs=2), GridSearchCV) know the name.
     def __getstate__(self):
         state = super().__getstate__()
-        if isinstance(self.arch, str):
-            builders = export_builders([self.arch])
+        arch = getattr(self, "arch", None)  # (the fine-tuner has no arch parameter)
+        if isinstance(arch, str):
+            builders = export_builders([arch])
             if builders:
                 state["_arch_builders"] = builders
         return state

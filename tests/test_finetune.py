@@ -127,6 +127,66 @@ def test_head_options(base, high, mnist):
                                                               np.arange(40) % 3)
 
 
+def test_head_reinit_keeps_only_the_convolutional_features(base, mnist):
+    X, y = mnist
+    low = y < 5
+    # Same classes as the base: "auto" would reuse everything; "reinit" starts
+    # the dense layers and the output layer afresh. A negligible lr shows the
+    # weights the fine-tuner starts from.
+    params = dict(head="reinit", max_epochs=1, lr=1e-12, lr_schedule=None, device="cpu",
+                  random_state=0)
+    tuner = SkMNISTFineTuner(base, **params).fit(X[low][1000:1200], y[low][1000:1200])
+    assert tuner.head_replaced_
+    assert tuner.frozen_ == ["features.0", "features.1"]
+    base_state, tuned = _state(base.module_), _state(tuner.module_)
+    dense = [k for k in base_state if k.startswith(("head.", "classifier."))
+             and k.endswith("weight")]
+    assert dense and "head.2.weight" in dense
+    for key in base_state:
+        if key.startswith("features."):
+            assert torch.equal(base_state[key], tuned[key]), key
+    for key in dense:
+        assert not torch.allclose(base_state[key], tuned[key], atol=1e-3), key
+    # Kaiming-normal like a freshly built network, and seeded: reproducible.
+    fan_in = tuned["head.2.weight"].shape[1]
+    assert abs(tuned["head.2.weight"].std().item() - (2 / fan_in) ** 0.5) < 0.2 * (2 / fan_in) ** 0.5
+    again = SkMNISTFineTuner(base, **params).fit(X[low][1000:1200], y[low][1000:1200])
+    assert all(torch.equal(v, _state(again.module_)[k]) for k, v in tuned.items())
+    # The re-initialised network starts near chance; the reused one does not.
+    reused = SkMNISTFineTuner(base, **dict(params, head="auto")).fit(
+        X[low][1000:1200], y[low][1000:1200])
+    assert reused.score(X[low][:300], y[low][:300]) > tuner.score(X[low][:300], y[low][:300]) + 0.3
+
+
+def test_head_reinit_trains_and_round_trips(base, high, tmp_path):
+    tuner = SkMNISTFineTuner(base, head="reinit", max_epochs=2, device="cpu",
+                             random_state=0).fit(*high)
+    assert tuner.score(*high) > 0.5
+    loaded = load(save(tuner, tmp_path / "reinit.skmnist"))
+    np.testing.assert_array_equal(loaded.predict_proba(high[0]), tuner.predict_proba(high[0]))
+
+
+def test_head_reinit_refuses_to_freeze_reinitialised_layers(base, high):
+    with pytest.raises(ValueError, match="freeze=3 would freeze.*head.2.*Freeze at most the "
+                                         "backbone \\(2 blocks\\)"):
+        SkMNISTFineTuner(base, head="reinit", freeze=3, device="cpu").fit(*high)
+    tuner = SkMNISTFineTuner(base, head="reinit", freeze=2, max_epochs=1, device="cpu").fit(*high)
+    assert tuner.frozen_ == ["features.0", "features.1"]
+
+
+def test_head_reinit_on_an_mlp_is_a_new_output_layer(high, mnist):
+    X, y = mnist
+    mlp = SkMNISTClassifier(arch="mlp", hidden_units=(32,), max_epochs=1, device="cpu",
+                            random_state=0).fit(X[:300], y[:300])
+    tuner = SkMNISTFineTuner(mlp, head="reinit", max_epochs=1, device="cpu",
+                             random_state=0).fit(*high)
+    # An MLP's backbone is every layer but the output: only that is new.
+    assert tuner.head_replaced_ and tuner.frozen_
+    for key, value in _state(mlp.module_).items():
+        if not key.startswith("classifier."):
+            assert torch.equal(value, _state(tuner.module_)[key]), key
+
+
 def test_new_label_types(base, high):
     X, y = high
     names = np.array(["five", "six", "seven", "eight", "nine"])[y - 5]

@@ -180,7 +180,7 @@ def cmd_finetune(args):
     tuner.fit(X, y)
     fit_seconds = time.perf_counter() - start
     print(f"frozen={','.join(tuner.frozen_) or 'none'} "
-          f"head={'new' if tuner.head_replaced_ else 'reused'} device={tuner.device_} "
+          f"head={'reinit' if tuner.head == 'reinit' else 'new' if tuner.head_replaced_ else 'reused'} device={tuner.device_} "
           f"epochs={tuner.n_iter_} fit_time={fit_seconds:.1f}s")
     return _finish(tuner, data, args, fit_seconds, saved_as="the fine-tuned model",
                    title="Fine-tuning report: held-out evaluation")
@@ -202,13 +202,15 @@ def add_finetune_parser(sub):
                "--freeze none")
     add_model_argument(parser, "the pretrained model (saved by 'skmnist train')")
     parser.add_argument("--freeze", type=parse_freeze, default="backbone", metavar="WHAT",
-                        help="backbone (every layer but the head; default), none, or a number "
-                             "of leading blocks")
+                        help="backbone (the convolutional blocks; for an MLP every layer but "
+                             "the output; default), none, or a number of leading blocks")
     parser.add_argument("--unfreeze-epoch", type=int, default=None, metavar="N",
                         help="unfreeze everything before this epoch (counted from 0)")
-    parser.add_argument("--head", choices=("auto", "reuse", "replace"), default="auto",
-                        help="auto (default): reuse the head for the same classes, else "
-                             "replace it")
+    parser.add_argument("--head", choices=("auto", "reuse", "replace", "reinit"),
+                        default="auto",
+                        help="auto (default): reuse the output layer for the same classes, "
+                             "else replace it; reinit: new output layer and re-initialised "
+                             "dense layers (for data from another domain)")
     parser.add_argument("--labels-per-class", type=positive_int, default=None, metavar="K",
                         help="train on at most K images of each class (default: all)")
     parser.add_argument("--epochs", type=positive_int, default=5, metavar="N",
