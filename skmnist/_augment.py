@@ -97,7 +97,7 @@ class BatchAugmenter:
     Examples
     --------
     >>> import torch
-    >>> from skmnist._augment import BatchAugmenter
+    >>> from skmnist import BatchAugmenter
     >>> aug = BatchAugmenter(max_shift=2, max_rotation=10, seed=0)
     >>> X = torch.zeros(4, 1, 28, 28)
     >>> X[:, :, 10:18, 10:18] = 1.0
@@ -151,7 +151,7 @@ class BatchAugmenter:
         Examples
         --------
         >>> import torch
-        >>> from skmnist._augment import BatchAugmenter
+        >>> from skmnist import BatchAugmenter
         >>> aug = BatchAugmenter(seed=0)
         >>> X = torch.rand(2, 1, 28, 28)
         >>> first = aug(X)
@@ -195,7 +195,7 @@ class BatchAugmenter:
 
         Examples
         --------
-        >>> from skmnist._augment import BatchAugmenter
+        >>> from skmnist import BatchAugmenter
         >>> params = BatchAugmenter(max_shift=3, seed=0).sample_params(5)
         >>> params["shift"].shape, bool(params["shift"].abs().max() <= 3)
         (torch.Size([5, 2]), True)
@@ -229,7 +229,7 @@ class BatchAugmenter:
         Examples
         --------
         >>> import torch
-        >>> from skmnist._augment import BatchAugmenter
+        >>> from skmnist import BatchAugmenter
         >>> X = torch.zeros(1, 1, 8, 8)
         >>> X[0, 0, 2, 2] = 1.0
         >>> Y = BatchAugmenter().apply(X, {"shift": (3.0, 1.0)})

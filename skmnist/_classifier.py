@@ -134,7 +134,7 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         Minimum improvement of the loss for early stopping.
     device : str, default="auto"
         ``"auto"`` (a CUDA GPU when present, else the CPU), ``"cpu"``,
-        ``"cuda"`` or ``"cuda:N"``.
+        ``"cuda"``, ``"cuda:N"`` or ``"mps"`` (Apple GPUs; not tested here).
     precision : {"32", "bf16", "16"}, default="32"
         Floating-point precision of the forward pass: full float32, bfloat16
         autocast, or float16 autocast with gradient scaling (for GPUs).
@@ -166,7 +166,7 @@ class SkMNISTClassifier(ClassifierMixin, BaseEstimator):
         The class labels.
     n_features_in_ : int
         Number of values per sample (``channels * height * width``).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of X when it was a DataFrame with string column names.
     input_shape_ : tuple of int
         The per-sample shape ``(channels, height, width)`` the model sees;

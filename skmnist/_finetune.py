@@ -148,7 +148,8 @@ class SkMNISTFineTuner(SkMNISTClassifier):
     tol : float, default=1e-4
         Minimum loss improvement for early stopping.
     device : str, default="auto"
-        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``, as in
+        :class:`SkMNISTClassifier`.
     precision : {"32", "bf16", "16"}, default="32"
         Forward-pass precision.
     compile : bool, default=False
@@ -172,7 +173,7 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         The new task's labels.
     n_features_in_ : int
         Values per sample of the new data.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of X when it was a DataFrame with string column names.
     input_shape_ : tuple of int
         Per-sample shape ``(channels, height, width)`` of the new data.

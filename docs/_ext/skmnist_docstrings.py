@@ -1,23 +1,18 @@
 """Docstring fix-ups applied while the API reference is built.
 
-Two kinds of text would otherwise break a warnings-as-errors build:
+The estimators inherit docstrings from scikit-learn (``get_params``,
+``score``, ``set_fit_request``, ...) that cite labels and glossary terms of
+scikit-learn's own documentation (``:ref:`User Guide <metadata_routing>```,
+``:term:`meta-estimator```). Those targets do not exist in this site and
+cannot be fetched (the build is offline, without intersphinx), so in
+docstrings that come from scikit-learn these roles become their plain text.
 
-* **Inherited scikit-learn docstrings** (``get_params``, ``score``,
-  ``set_fit_request``, ...) cite labels and glossary terms of scikit-learn's
-  own documentation (``:ref:`User Guide <metadata_routing>```,
-  ``:term:`meta-estimator```), which do not exist in this site and cannot be
-  fetched (the build is offline, without intersphinx). Those roles become
-  their plain text.
-* **Fitted-attribute names and star-unpacking in skmnist's own docstrings**,
-  e.g. ``ndarray of shape (n_features_in_,)`` or ``(n_samples,
-  *input_shape_)``: in reStructuredText ``name_`` is a hyperlink reference
-  and a lone ``*`` starts emphasis. Outside literals they are escaped, so
-  they render as written. An inline literal followed directly by a letter
-  (the plural of a literal class name) gets the ``"\ "`` docutils needs.
-  (Writing names in backticks, as scikit-learn does, needs no fix-up.)
+skmnist's own docstrings get no fix-up: they are written so that they build
+as they are (fitted-attribute names such as `n_features_in_` in backticks,
+as scikit-learn writes them).
 
-Both run after numpydoc has turned the sections into reStructuredText, and
-leave literal blocks, doctest blocks and inline literals alone.
+The handler runs after numpydoc has turned the sections into
+reStructuredText, and leaves literal and doctest blocks alone.
 """
 
 import re
@@ -25,37 +20,6 @@ import re
 # :ref:`text <label>`, :term:`text <term>`, :doc:`text <doc>` -> text; :ref:`label` -> label.
 _ROLE_WITH_TEXT = re.compile(r":(?:ref|term|doc):`([^`<]*?)\s*<[^`>]*>`")
 _ROLE_PLAIN = re.compile(r":(?:ref|term|doc):`([^`]*)`")
-# Inline literals and interpreted text (``x``, `x`, :role:`x`), which stay as they are.
-_LITERAL = re.compile(r"(``.+?``|(?::[\w:+-]+:)?`[^`]+`_{0,2})")
-# A word ending in "_" that docutils would read as a hyperlink reference.
-_REFERENCE = re.compile(r"(?<![\w\\*])([A-Za-z]\w*?)_(?=[\s,.;:)\]]|$)")
-# Inline literals, paired left to right; one run into a word (``torch.nn.Module``s)
-# needs "\ " between the closing backquotes and the word.
-_INLINE_LITERAL = re.compile(r"``.+?``")
-# A "*" opening a word (``*input_shape_``) with no closing "*" after it on the line.
-_STAR = re.compile(r"(?<=[\s(\[,])\*(?=[A-Za-z_])")
-
-
-def _separate_suffix(match):
-    end = match.end()
-    word_follows = end < len(match.string) and (match.string[end].isalnum()
-                                                or match.string[end] == "_")
-    return match.group(0) + ("\\ " if word_follows else "")
-
-
-def _outside_literals(line, fix):
-    parts = _LITERAL.split(line)
-    return "".join(part if i % 2 else fix(part) for i, part in enumerate(parts))
-
-
-def _escape_markup(text):
-    text = _REFERENCE.sub(r"\1\\_", text)
-
-    def star(match):
-        rest = text[match.end():]
-        return match.group(0) if "*" in rest else r"\*"
-
-    return _STAR.sub(star, text)
 
 
 def _text_lines(lines):
@@ -88,13 +52,10 @@ def fix_docstring(app, what, name, obj, options, lines):
     module = getattr(obj, "__module__", None) or ""
     if what == "module":
         module = name
-    from_sklearn = module.startswith("sklearn")
+    if not module.startswith("sklearn"):
+        return
     for i in _text_lines(lines):
-        line = lines[i]
-        if from_sklearn:
-            line = _ROLE_PLAIN.sub(r"\1", _ROLE_WITH_TEXT.sub(r"\1", line))
-        line = _INLINE_LITERAL.sub(_separate_suffix, line)
-        lines[i] = _outside_literals(line, _escape_markup)
+        lines[i] = _ROLE_PLAIN.sub(r"\1", _ROLE_WITH_TEXT.sub(r"\1", lines[i]))
 
 
 def setup(app):

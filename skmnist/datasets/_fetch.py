@@ -276,7 +276,9 @@ def fetch_mnist(
 
     base_url : str or list of str, default=None
         Base URL(s) to download the files from, tried in order; the file
-        name is appended. By default the mirrors in ``MNIST_URLS``.
+        name is appended. By default two public mirrors
+        (``ossci-datasets.s3.amazonaws.com/mnist/``, then
+        ``storage.googleapis.com/cvdf-datasets/mnist/``).
 
     Returns
     -------
@@ -410,7 +412,8 @@ def fetch_fashion_mnist(
 
     base_url : str or list of str, default=None
         Base URL(s) to download the files from, tried in order; the file
-        name is appended. By default the URLs in ``FASHION_MNIST_URLS``.
+        name is appended. By default Zalando's S3 bucket, then the
+        ``data/fashion`` folder of the official GitHub repository.
 
     Returns
     -------

@@ -1,4 +1,4 @@
-"""Architectures as plain ``torch.nn.Module``s, registered by name.
+"""Architectures as plain ``torch.nn.Module`` objects, registered by name.
 
 This sub-package imports torch only: no scikit-learn, skorch, data or
 device code lives here.

@@ -131,7 +131,7 @@ class PixelScaler(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *input_shape_)
+        X : array-like of shape `(n_samples, *input_shape_)`
             Pixel values, in the layout seen in :meth:`fit`.
 
         Returns
@@ -152,7 +152,7 @@ class PixelScaler(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *input_shape_)
+        X : array-like of shape `(n_samples, *input_shape_)`
             Scaled values.
 
         Returns
@@ -360,7 +360,7 @@ class PixelStandardizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *input_shape_)
+        X : array-like of shape `(n_samples, *input_shape_)`
             Pixel values, in the layout seen in :meth:`fit`.
 
         Returns
@@ -382,7 +382,7 @@ class PixelStandardizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *input_shape_)
+        X : array-like of shape `(n_samples, *input_shape_)`
             Standardized values.
 
         Returns

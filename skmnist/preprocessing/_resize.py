@@ -190,7 +190,7 @@ class ImageResizer(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_), (n_samples, h, w) \
+        X : array-like of shape (n_samples, `n_features_in_`), (n_samples, h, w) \
                 or (n_samples, c, h, w)
             Flat rows, or images of shape `input_shape_` (``(n, h, w)`` for
             one channel).

@@ -341,12 +341,12 @@ class ImageFlattener(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *input_shape_)
+        X : array-like of shape `(n_samples, *input_shape_)`
             Samples of the shape seen in :meth:`fit`.
 
         Returns
         -------
-        X_flat : ndarray of shape (n_samples, n_features_in_)
+        X_flat : ndarray of shape (n_samples, `n_features_in_`)
             Flattened samples, same dtype as `X`.
         """
         check_is_fitted(self)
@@ -359,12 +359,12 @@ class ImageFlattener(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, `n_features_in_`)
             Flat rows.
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, *input_shape_)
+        X_original : ndarray of shape `(n_samples, *input_shape_)`
             Samples in the fitted layout, same dtype as `X`.
         """
         check_is_fitted(self)
@@ -494,8 +494,8 @@ class ImageReshaper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_) or \
-                (n_samples, *image_shape_)
+        X : array-like of shape (n_samples, `n_features_in_`) or \
+                `(n_samples, *image_shape_)`
             Flat rows, or images of the fitted shape (``(n, h, w)`` is
             accepted for one channel).
 
@@ -520,12 +520,12 @@ class ImageReshaper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, c, h, w) or (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, c, h, w) or (n_samples, `n_features_in_`)
             Images of the fitted shape (or rows, which pass through).
 
         Returns
         -------
-        X_flat : ndarray of shape (n_samples, n_features_in_)
+        X_flat : ndarray of shape (n_samples, `n_features_in_`)
             Flat rows, same dtype as `X`.
         """
         check_is_fitted(self)
