@@ -44,6 +44,30 @@ def _cpu_only(request, monkeypatch):
     )
 
 
+@pytest.fixture
+def fail_at_batch(monkeypatch):
+    """``fail_at_batch(n, exc)``: raise ``exc`` at the n-th training batch of the test.
+
+    Batches are counted over every fit of the test (``SkorchEngineNet.train_step``
+    calls), so ``KeyboardInterrupt()`` there is a Ctrl-C during a given epoch.
+    """
+    from skmnist._engine import SkorchEngineNet
+
+    def arm(batch_number, exc):
+        original = SkorchEngineNet.train_step
+        calls = {"n": 0}
+
+        def train_step(self, batch, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == batch_number:
+                raise exc
+            return original(self, batch, **kwargs)
+
+        monkeypatch.setattr(SkorchEngineNet, "train_step", train_step)
+
+    return arm
+
+
 def _read_only(*arrays):
     out = []
     for a in arrays:

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from skmnist import SkMNISTClassifier, SkMNISTFineTuner
-from skmnist._engine import SkorchEngineNet
 
 
 @pytest.fixture(scope="module")
@@ -30,29 +29,15 @@ def _clf(**kwargs):
     return SkMNISTClassifier(**params)
 
 
-def _fail_at(monkeypatch, batch_number, exc):
-    """Raise ``exc`` at the given training batch (counted over the fit)."""
-    original = SkorchEngineNet.train_step
-    calls = {"n": 0}
-
-    def train_step(self, batch, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == batch_number:
-            raise exc
-        return original(self, batch, **kwargs)
-
-    monkeypatch.setattr(SkorchEngineNet, "train_step", train_step)
-
-
 def _checkpoint_epochs(folder):
     with zipfile.ZipFile(os.path.join(folder, "checkpoint.skmnist")) as archive:
         return json.loads(archive.read("metadata.json"))["fitted"]["n_iter_"]
 
 
-def test_ctrl_c_keeps_last_completed_epoch_and_says_so(data, monkeypatch, tmp_path):
+def test_ctrl_c_keeps_last_completed_epoch_and_says_so(data, monkeypatch, fail_at_batch, tmp_path):
     X, y = data
     # 120 samples / 16 per batch = 8 batches per epoch: batch 20 is in epoch 3.
-    _fail_at(monkeypatch, 20, KeyboardInterrupt())
+    fail_at_batch(20, KeyboardInterrupt())
     clf = _clf(checkpoint_dir=tmp_path)
     with pytest.warns(UserWarning, match="interrupted.*during epoch 3.*epoch \\(2\\)"):
         clf.fit(X, y)
@@ -74,17 +59,17 @@ def test_early_stopping_is_not_an_interrupt(data):
     assert clf.interrupted_ is False
 
 
-def test_other_errors_propagate(data, monkeypatch):
+def test_other_errors_propagate(data, monkeypatch, fail_at_batch):
     X, y = data
-    _fail_at(monkeypatch, 3, RuntimeError("boom"))
+    fail_at_batch(3, RuntimeError("boom"))
     with pytest.raises(RuntimeError, match="boom"):
         _clf().fit(X, y)
 
 
-def test_resume_after_crash_equals_uninterrupted_fit(data, monkeypatch, tmp_path):
+def test_resume_after_crash_equals_uninterrupted_fit(data, monkeypatch, fail_at_batch, tmp_path):
     X, y = data
     reference = _clf().fit(X, y)
-    _fail_at(monkeypatch, 20, RuntimeError("power cut"))
+    fail_at_batch(20, RuntimeError("power cut"))
     with pytest.raises(RuntimeError, match="power cut"):
         _clf(checkpoint_dir=tmp_path).fit(X, y)
     assert _checkpoint_epochs(tmp_path) == 2
@@ -137,12 +122,12 @@ def test_bad_checkpoint_settings(data):
         SkMNISTClassifier(arch=builder, checkpoint_dir="unused").fit(X, y)
 
 
-def test_fine_tuner_checkpoints_and_resumes(data, monkeypatch, tmp_path):
+def test_fine_tuner_checkpoints_and_resumes(data, monkeypatch, fail_at_batch, tmp_path):
     X, y = data
     base = _clf(max_epochs=1).fit(X, y)
     reference = SkMNISTFineTuner(base, max_epochs=3, batch_size=16, device="cpu",
                                  random_state=0).fit(X, 1 - y)
-    _fail_at(monkeypatch, 12, RuntimeError("crash"))
+    fail_at_batch(12, RuntimeError("crash"))
     with pytest.raises(RuntimeError):
         SkMNISTFineTuner(base, max_epochs=3, batch_size=16, device="cpu", random_state=0,
                          checkpoint_dir=tmp_path).fit(X, 1 - y)

@@ -128,27 +128,11 @@ def test_finetune_on_images_of_another_size(model_path, tmp_path, capsys):
     assert tuned.input_shape_ == (1, 14, 14) and tuned.model_input_shape_ == (1, 28, 28)
 
 
-def _interrupt_at_batch(monkeypatch, batch_number):
-    """Ctrl-C at the given training batch (counted over the fit)."""
-    from skmnist._engine import SkorchEngineNet
-
-    original = SkorchEngineNet.train_step
-    calls = {"n": 0}
-
-    def train_step(self, batch, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == batch_number:
-            raise KeyboardInterrupt
-        return original(self, batch, **kwargs)
-
-    monkeypatch.setattr(SkorchEngineNet, "train_step", train_step)
-
-
-def test_ctrl_c_during_training_saves_last_epoch_and_exits_130(tmp_path, capsys, monkeypatch):
+def test_ctrl_c_during_training_saves_last_epoch_and_exits_130(tmp_path, capsys, fail_at_batch):
     X, y = _sample_subset()
     np.savez(tmp_path / "digits.npz", images=X, labels=y)
     # 250 training images / batch 32 = 8 batches per epoch: batch 12 is in epoch 2.
-    _interrupt_at_batch(monkeypatch, 12)
+    fail_at_batch(12, KeyboardInterrupt())
     with pytest.warns(UserWarning, match="interrupted"):
         rc = _train(tmp_path / "digits.npz", tmp_path / "out", "--test-size", "50",
                     "--epochs", "3")
@@ -161,10 +145,10 @@ def test_ctrl_c_during_training_saves_last_epoch_and_exits_130(tmp_path, capsys,
     assert not (tmp_path / "out" / "report.md").exists()
 
 
-def test_ctrl_c_in_the_first_epoch_saves_nothing(tmp_path, capsys, monkeypatch):
+def test_ctrl_c_in_the_first_epoch_saves_nothing(tmp_path, capsys, fail_at_batch):
     X, y = _sample_subset()
     np.savez(tmp_path / "digits.npz", images=X, labels=y)
-    _interrupt_at_batch(monkeypatch, 3)
+    fail_at_batch(3, KeyboardInterrupt())
     with pytest.warns(UserWarning, match="interrupted"):
         rc = _train(tmp_path / "digits.npz", tmp_path / "out", "--test-size", "50")
     assert rc == 130
