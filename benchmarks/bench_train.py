@@ -20,7 +20,12 @@ and reports, per variant, the median over ``--repeats`` rounds of:
   one-time cost that matters for short fits and for ``partial_fit``;
 * ``img/s``: training images processed per second of total fit time;
 * ``peak MiB``: see "Memory" below;
-* ``test acc``: accuracy on the test set after training (not timed).
+* ``test acc``: accuracy on the test set after training (not in the fit time);
+* ``predict img/s``: test images per second of that evaluation, timed on
+  its own from the raw uint8 test images to the predicted labels (each
+  variant's own standardisation and batching: skmnist's ``score``, skorch's
+  ``predict`` with its DataLoader, the torch loop in chunks of 1,024 under
+  ``torch.inference_mode``).
 
 The variants, all with the same batch size, epochs, optimizer (Adam, same
 ``lr``, default betas/eps, no weight decay, no schedule), shuffling every
@@ -414,7 +419,11 @@ def timed_run(variant, data, cfg):
     out = RUNNERS[variant](data, cfg)
     if gpu_base is not None:
         out["gpu_peak_mib"] = (torch.cuda.max_memory_allocated(device) - gpu_base) / MIB
+    t0 = time.perf_counter()
     out["test_acc"] = out.pop("score")()
+    sync(device)
+    out["predict_s"] = time.perf_counter() - t0
+    out["predict_images_per_s"] = len(data.X_test) / out["predict_s"]
     n_images = len(data.X_train) * cfg["epochs"]
     out["s_per_epoch"] = out["fit_s"] / cfg["epochs"]
     out["loop_s_per_epoch"] = None if out["loop_s"] is None else out["loop_s"] / cfg["epochs"]
@@ -529,7 +538,7 @@ def median(values):
 
 def summarize(runs):
     keys = ("fit_s", "s_per_epoch", "loop_s_per_epoch", "setup_s", "images_per_s", "test_acc",
-            "train_loss", "gpu_peak_mib")
+            "train_loss", "gpu_peak_mib", "predict_s", "predict_images_per_s")
     out = {}
     for key in keys:
         values = [r.get(key) for r in runs if r.get(key) is not None]
@@ -549,7 +558,7 @@ def print_comparison(arch, data, cfg, summary, memory, rounds):
           f"device {cfg['device']}, medians of {rounds} round(s)\n")
     gpu = cfg["device"].type == "cuda"
     header = ["variant", "s/epoch", "(min-max)", "loop s/epoch", "setup s", "img/s",
-              "vs torch_loop", "peak MiB", "test acc"]
+              "vs torch_loop", "peak MiB", "test acc", "predict img/s"]
     if gpu:
         header.insert(8, "GPU MiB")
     print("| " + " | ".join(header) + " |")
@@ -565,6 +574,7 @@ def print_comparison(arch, data, cfg, summary, memory, rounds):
             f"{s['images_per_s']['median']:,.0f}",
             f"{spe['median'] / ref:.2f}x", fmt(mem and mem["peak_mib"], ".0f"),
             f"{s['test_acc']['median']:.4f}",
+            f"{s['predict_images_per_s']['median']:,.0f}",
         ]
         if gpu:
             row.insert(8, fmt(s.get("gpu_peak_mib", {}).get("median"), ".0f"))
