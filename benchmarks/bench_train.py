@@ -96,7 +96,7 @@ default ``fit`` is not what its default does, and the cosine schedule makes
 rate has not annealed yet), so there are two honest modes:
 
 ``--tta-mode budget`` (default)
-    For E in ``--tta-epochs`` (default 1,2,3,5,10), fit a fresh default
+    For E in ``--tta-epochs`` (default 1,2,3,4,5,6,8,10), fit a fresh default
     classifier with ``max_epochs=E`` (the cosine schedule anneals over E
     epochs, exactly what a user setting a budget gets) and evaluate it. The
     answer is the fit time of the smallest E that reaches TARGET; larger E
@@ -758,7 +758,7 @@ def parse_args(argv=None):
     p.add_argument("--time-to-accuracy", type=float, metavar="TARGET", default=None,
                    help="run the time-to-accuracy benchmark instead of the comparison")
     p.add_argument("--tta-mode", choices=("budget", "trajectory"), default="budget")
-    p.add_argument("--tta-epochs", default="1,2,3,5,10",
+    p.add_argument("--tta-epochs", default="1,2,3,4,5,6,8,10",
                    help="budget mode: the max_epochs tried; trajectory: the largest is used")
     p.add_argument("--tta-full", action="store_true",
                    help="trajectory mode: keep training after the target is reached")

@@ -633,6 +633,10 @@ def test_optimizer_choice_and_weight_decay(digits_two_classes, optimizer, cls):
     assert group["weight_decay"] == 0.125
     if optimizer == "sgd":
         assert group["momentum"] == 0.9 and group["nesterov"] is True
+    # Optimizers named by string use torch's fused update; classes are left alone.
+    # (RMSprop has no fused update.)
+    expected = isinstance(optimizer, str) and optimizer != "rmsprop"
+    assert bool(group.get("fused")) is expected
     assert clf.n_iter_ == 1
     assert np.isfinite(clf.history_[-1, "train_loss"])
 
@@ -650,6 +654,17 @@ def test_zero_weight_decay_means_no_decay(digits_two_classes, optimizer):
     X, y = digits_two_classes
     clf = small_mlp(optimizer=optimizer, weight_decay=0.0).fit(X, y)
     assert clf.net_.optimizer_.param_groups[0]["weight_decay"] == 0.0
+
+
+def test_fused_update_computes_what_the_default_loop_computes(digits_two_classes):
+    # The fused kernel reorders no reduction: the same weights up to rounding.
+    X, y = digits_two_classes
+    fused = small_mlp(optimizer="adam", lr_schedule=None).fit(X, y)
+    loop = small_mlp(optimizer=torch.optim.Adam, lr_schedule=None).fit(X, y)
+    assert fused.net_.optimizer_.param_groups[0]["fused"] is True
+    assert not loop.net_.optimizer_.param_groups[0].get("fused")
+    for a, b in zip(fused.module_.parameters(), loop.module_.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
 def test_weight_decay_changes_training(digits_two_classes):
