@@ -114,10 +114,9 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         layers want a lower ``lr`` than the default, such as 3e-3
         (``benchmarks/README.md``: Fashion-MNIST to digits with 10 labels
         per class, +5.8 points over training from scratch at 3e-3, -3.4 at
-        1e-2). Two data
-        sets whose labels are both 0-9 have "the same classes" for
-        ``"auto"``: pass ``"replace"`` or ``"reinit"`` when the labels mean
-        different things.
+        1e-2). Two data sets whose labels are both 0-9 have "the same
+        classes" for ``"auto"``: pass ``"replace"`` or ``"reinit"`` when the
+        labels mean different things.
     image_shape : tuple of int, default=None
         Shape of flat input that is not square, as in
         :class:`SkMNISTClassifier`.
@@ -401,10 +400,11 @@ class SkMNISTFineTuner(SkMNISTClassifier):
                     f"freeze={self.freeze} would freeze all {len(blocks)} blocks ({blocks}); "
                     "leave at least the head trainable.")
             frozen = blocks[: self.freeze]
-            if set(frozen) & set(reinitialised):
+            overlap = [b for b in frozen if b in reinitialised]
+            if overlap:
                 raise ValueError(
-                    f"freeze={self.freeze} would freeze {sorted(set(frozen) & set(reinitialised))}, "
-                    "which head='reinit' re-initialises: frozen random weights never learn. "
+                    f"freeze={self.freeze} would freeze {overlap}, which head='reinit' "
+                    "re-initialises: frozen random weights never learn. "
                     f"Freeze at most the backbone ({len(blocks) - len(reinitialised) - 1} "
                     "blocks) or use head='replace'.")
         for name in frozen:

@@ -179,8 +179,8 @@ def cmd_finetune(args):
     start = time.perf_counter()
     tuner.fit(X, y)
     fit_seconds = time.perf_counter() - start
-    print(f"frozen={','.join(tuner.frozen_) or 'none'} "
-          f"head={'reinit' if tuner.head == 'reinit' else 'new' if tuner.head_replaced_ else 'reused'} device={tuner.device_} "
+    head = "reinit" if tuner.head == "reinit" else "new" if tuner.head_replaced_ else "reused"
+    print(f"frozen={','.join(tuner.frozen_) or 'none'} head={head} device={tuner.device_} "
           f"epochs={tuner.n_iter_} fit_time={fit_seconds:.1f}s")
     return _finish(tuner, data, args, fit_seconds, saved_as="the fine-tuned model",
                    title="Fine-tuning report: held-out evaluation")
