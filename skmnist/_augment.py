@@ -18,7 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._validation import check_choice, check_float, check_image_shape, check_int
+from ._shapes import check_image_shape
+from ._validation import check_choice, check_float, check_int
 
 # Magnitudes of the default augmentation, for 28x28 digits. The shift is
 # 1/14 of the image side (2 pixels at 28x28) and scales with the image.

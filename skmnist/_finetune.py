@@ -4,72 +4,29 @@ import copy
 import os
 
 import numpy as np
-import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
-from torch import nn
 from torch.nn import functional as F
 
-from ._classifier import SkMNISTClassifier
+from ._base import BaseSkMNIST, saveable
 from ._validation import check_choice, check_float, check_int
 from .models import get_model
-from .models._blocks import init_weights
+from .models._surgery import (
+    backbone_blocks,
+    block_names,
+    head_name,
+    reinitialize,
+    replace_head,
+    set_trainable,
+)
+from .persistence import load
 
 _HEADS = ("auto", "reuse", "replace", "reinit")
 
 
-def _blocks(module):
-    """The module's trainable blocks in forward order: ``[(name, submodule), ...]``.
-
-    Children that are ``nn.Sequential`` are split into their own children,
-    so ``SmallCNN`` gives ``features.0, features.1, head.2, ..., classifier``.
-    """
-    blocks = []
-    for name, child in module.named_children():
-        parts = child.named_children() if isinstance(child, nn.Sequential) else [(None, child)]
-        for sub, part in parts:
-            if any(True for _ in part.parameters()):
-                blocks.append((name if sub is None else f"{name}.{sub}", part))
-    return blocks
-
-
-def _backbone_blocks(module, head):
-    """The feature extractor: the ``features`` blocks when the module has them.
-
-    skmnist's architectures split into ``features`` (convolutions), a dense
-    ``head`` and the output ``classifier``; the dense layers transfer poorly
-    between tasks, so they train with the new head. Other modules: every
-    block but the output layer.
-    """
-    blocks = [name for name, _ in _blocks(module)]
-    if isinstance(getattr(module, "features", None), nn.Module):
-        features = [b for b in blocks if b == "features" or b.startswith("features.")]
-        if features:
-            return features
-    return [b for b in blocks if b != head]
-
-
-def _head_name(module):
-    """The name of the final linear layer (``classifier`` in skmnist models)."""
-    if isinstance(getattr(module, "classifier", None), nn.Linear):
-        return "classifier"
-    linear = [name for name, m in module.named_modules() if isinstance(m, nn.Linear)]
-    if not linear:
-        raise ValueError(
-            f"The pretrained module ({type(module).__name__}) has no nn.Linear output layer "
-            "to use as the classification head."
-        )
-    return linear[-1]
-
-
-def _replace_submodule(module, name, new):
-    parent_name, _, child = name.rpartition(".")
-    parent = module.get_submodule(parent_name) if parent_name else module
-    setattr(parent, child, new)
-
-
-class SkMNISTFineTuner(SkMNISTClassifier):
+@saveable
+class SkMNISTFineTuner(BaseSkMNIST):
     """Fine-tune a trained skmnist model on new data, possibly with new classes.
 
     The pretrained network is copied (never changed); its head is reused
@@ -290,8 +247,17 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
 
-    # ------------------------------------------------------------ parameters
-    def _check_arch_params(self):
+    _saved_attributes = {
+        **BaseSkMNIST._saved_attributes,
+        "model_input_shape_": "tuple",
+        "base_recipe_": "json",
+        "pretrained_classes_": "labels",
+        "head_replaced_": "json",
+        "frozen_": "json",
+    }
+
+    # ------------------------------------------------------------------ hooks
+    def _check_model_params(self):
         if not (self.freeze in ("backbone", "none") or (
                 isinstance(self.freeze, (int, np.integer)) and not isinstance(self.freeze, bool)
                 and self.freeze >= 0)):
@@ -301,21 +267,19 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         check_int(self.unfreeze_epoch, "unfreeze_epoch", low=0, allow_none=True)
         check_float(self.backbone_lr_factor, "backbone_lr_factor", low=0)
         check_choice(self.head, "head", _HEADS)
-        self._base = self._resolve_pretrained()
-
-    def _resolve_pretrained(self):
-        base = self.pretrained
-        if base is None:
+        if self.pretrained is None:
             raise ValueError(
                 "pretrained is required: a fitted SkMNISTClassifier (or fine-tuner), a "
                 "FrozenEstimator wrapping one, or the path of a model saved with skmnist.save.")
-        if isinstance(base, (str, os.PathLike)):
-            from .persistence import load
 
+    def _model_source(self):
+        """The fitted pretrained estimator (loaded when ``pretrained`` is a path)."""
+        base = self.pretrained
+        if isinstance(base, (str, os.PathLike)):
             return load(base, device="cpu")
         if isinstance(base, FrozenEstimator):
             base = base.estimator
-        if not isinstance(base, SkMNISTClassifier):
+        if not isinstance(base, BaseSkMNIST):
             raise ValueError(
                 f"pretrained must be a skmnist estimator, a FrozenEstimator or a path, got "
                 f"{type(base).__name__}.")
@@ -329,34 +293,17 @@ class SkMNISTFineTuner(SkMNISTClassifier):
                 "model saved with skmnist.save instead.") from None
         return base
 
-    def _needs_images(self):
-        return self._base._input_kind == "image"
-
-    def _needs_images_reason(self):
-        return f"The pretrained {self._base.arch_!r} model"
+    def _images_required(self, base):
+        return f"The pretrained {base.arch_!r} model" if base._input_kind == "image" else None
 
     def _model_input_shape(self):
         return self.model_input_shape_
 
-    def _images_from_fit_input(self, X):
-        images = super()._images_from_fit_input(X)
-        self.model_input_shape_ = tuple(self._base.input_shape_)
-        return images
-
-    # ------------------------------------------------------------- building
-    def _make_module(self):
-        base = getattr(self, "_base", None)
-        if base is None:  # skmnist.load: rebuild the architecture from the recipe
-            module = rebuild_module(self.base_recipe_, len(self.classes_))
-            for name in self.frozen_:
-                for p in module.get_submodule(name).parameters():
-                    p.requires_grad_(False)
-            return module
-        self._base = None  # keep no reference to the original after copying it
+    def _build_module(self, base):
         self.arch_ = base.arch_
-        # (model_input_shape_ was set with the input shape, in _images_from_fit_input.)
+        self.model_input_shape_ = tuple(base.input_shape_)
         self.pretrained_classes_ = np.asarray(base.classes_)
-        self.base_recipe_ = self._recipe_of(base)
+        self.base_recipe_ = _recipe_of(base)
         if self._input_kind != base._input_kind or (
                 self._input_kind == "tabular" and self.input_shape_ != self.model_input_shape_):
             raise ValueError(
@@ -370,7 +317,7 @@ class SkMNISTFineTuner(SkMNISTClassifier):
                 f"{self.model_input_shape_[0]} channels (only 1 <-> N is supported).")
         # A compiled pretrained module is copied without its torch.compile wrapper.
         module = copy.deepcopy(getattr(base.module_, "_orig_mod", base.module_)).cpu()
-        head = _head_name(module)
+        head = head_name(module)
         same_classes = (len(self.classes_) == len(self.pretrained_classes_)
                         and np.array_equal(self.classes_, self.pretrained_classes_))
         if self.head == "reuse" and len(self.classes_) != len(self.pretrained_classes_):
@@ -381,17 +328,15 @@ class SkMNISTFineTuner(SkMNISTClassifier):
         self.head_replaced_ = self.head in ("replace", "reinit") or (
             self.head == "auto" and not same_classes)
         if self.head_replaced_:
-            old = module.get_submodule(head)
-            _replace_submodule(module, head, nn.Linear(old.in_features, len(self.classes_)))
-        blocks = [name for name, _ in _blocks(module)]
+            replace_head(module, len(self.classes_), head)
+        blocks = block_names(module)
         reinitialised = []
         if self.head == "reinit":
-            backbone = set(_backbone_blocks(module, head))
+            backbone = set(backbone_blocks(module, head))
             reinitialised = [b for b in blocks if b != head and b not in backbone]
-            for name in reinitialised:
-                init_weights(module.get_submodule(name))
+            reinitialize(module, reinitialised)
         if self.freeze == "backbone":
-            frozen = _backbone_blocks(module, head)
+            frozen = backbone_blocks(module, head)
         elif self.freeze == "none":
             frozen = []
         else:
@@ -407,47 +352,52 @@ class SkMNISTFineTuner(SkMNISTClassifier):
                     "re-initialises: frozen random weights never learn. "
                     f"Freeze at most the backbone ({len(blocks) - len(reinitialised) - 1} "
                     "blocks) or use head='replace'.")
-        for name in frozen:
-            for p in module.get_submodule(name).parameters():
-                p.requires_grad_(False)
+        set_trainable(module, frozen, False)
         self.frozen_ = frozen
         return module
 
-    @staticmethod
-    def _recipe_of(base):
-        if isinstance(base, SkMNISTFineTuner):
-            return copy.deepcopy(base.base_recipe_)
-        if callable(base.arch):
-            return {"arch": None, "params": None, "input_shape": list(base.input_shape_)}
-        return {"arch": base.arch_, "params": base._arch_kwargs(base.arch_),
-                "input_shape": list(base.input_shape_)}
+    def _rebuild_module(self):
+        """The fine-tuned architecture from ``base_recipe_`` (for loading).
 
-    def _net_kwargs(self, module):
+        A replaced head is a fresh ``nn.Linear(in_features, n_classes)``, which
+        is what the builder itself makes for ``n_classes`` outputs.
+        """
+        recipe = self.base_recipe_
+        if recipe.get("arch") is None:
+            raise ValueError(
+                "This fine-tuned model was built from a custom (callable) architecture, which "
+                "cannot be rebuilt from a saved file; use pickle/joblib for it (trusted files "
+                "only).")
+        c, h, w = recipe["input_shape"]
+        params = {k: tuple(v) if isinstance(v, list) else v
+                  for k, v in (recipe["params"] or {}).items()}
+        module = get_model(recipe["arch"], in_channels=c, height=h, width=w,
+                           n_classes=len(self.classes_), **params)
+        return set_trainable(module, self.frozen_, False)
+
+    def _net_params(self, module):
         kwargs = {"frozen_modules": tuple(self.frozen_)}
         factor = self.backbone_lr_factor
         if factor != 1.0:
-            head = _head_name(module)
+            head = head_name(module)
             prefix = "_orig_mod." if self.compile else ""  # torch.compile's wrapper
             kwargs["optimizer__param_groups"] = [
                 (f"{prefix}{name}.*", {"lr": self.lr * factor})
-                for name in _backbone_blocks(module, head)
+                for name in backbone_blocks(module, head)
             ]
         return kwargs
 
     def _before_epoch(self):
         if (self.unfreeze_epoch is not None and self.frozen_
                 and self.n_iter_ >= self.unfreeze_epoch):
-            for name in self.frozen_:
-                for p in self.module_.get_submodule(name).parameters():
-                    p.requires_grad_(True)
+            set_trainable(self.module_, self.frozen_, True)
             if self.verbose:
                 print(f"Unfreezing {', '.join(self.frozen_)} before epoch {self.n_iter_ + 1}.")
             self.frozen_ = []
             self.net_.frozen_modules = ()
 
-    # ----------------------------------------------------------------- data
-    def _to_device_tensor(self, X, device, *, fit_scaling=False):
-        Xt = super()._to_device_tensor(X, device, fit_scaling=fit_scaling)
+    def _adapt_input(self, Xt):
+        """Adapt standardised images to the pretrained input: channels, then size."""
         c, h, w = self.model_input_shape_
         if Xt.shape[1] != c:
             Xt = Xt.mean(dim=1, keepdim=True) if c == 1 else Xt.expand(-1, c, -1, -1)
@@ -456,18 +406,20 @@ class SkMNISTFineTuner(SkMNISTClassifier):
                                antialias=Xt.shape[2] > h or Xt.shape[3] > w)
         return Xt.contiguous()
 
+    def _saved_params(self, params=None):
+        # The weights are in the file: a path is kept, an in-memory model is not.
+        params = self.get_params(deep=False) if params is None else params
+        pretrained = params.get("pretrained")
+        params["pretrained"] = (os.fspath(pretrained)
+                                if isinstance(pretrained, (str, os.PathLike)) else None)
+        return super()._saved_params(params)
 
-def rebuild_module(recipe, n_classes):
-    """Rebuild a fine-tuned module's architecture from ``base_recipe_`` (for loading).
 
-    A replaced head is a fresh ``nn.Linear(in_features, n_classes)``, which is
-    what the builder itself makes for ``n_classes`` outputs.
-    """
-    if recipe.get("arch") is None:
-        raise ValueError(
-            "This fine-tuned model was built from a custom (callable) architecture, which "
-            "cannot be rebuilt from a saved file; use pickle/joblib for it (trusted files only).")
-    c, h, w = recipe["input_shape"]
-    params = {k: tuple(v) if isinstance(v, list) else v for k, v in (recipe["params"] or {}).items()}
-    return get_model(recipe["arch"], in_channels=c, height=h, width=w, n_classes=n_classes,
-                     **params)
+def _recipe_of(base):
+    """How to rebuild ``base``'s architecture: name, hyperparameters, input shape."""
+    if isinstance(base, SkMNISTFineTuner):
+        return copy.deepcopy(base.base_recipe_)
+    if callable(base.arch):
+        return {"arch": None, "params": None, "input_shape": list(base.input_shape_)}
+    return {"arch": base.arch_, "params": base._arch_kwargs(base.arch_),
+            "input_shape": list(base.input_shape_)}

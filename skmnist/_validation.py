@@ -1,29 +1,42 @@
-"""Parameter and input checks shared by the estimators.
+"""The parameter checkers of the whole library: one set, written once.
 
 The idea follows scikit-learn's private ``_parameter_constraints``
 machinery without importing it: each check raises a ``ValueError`` that
-names the parameter, says what it got and what would be valid.
+names the parameter, says what it got and what would be valid. The module
+needs only numpy, so every layer may use it (the torch-only
+:mod:`skmnist.models` included).
 """
 
 import math
 import numbers
 
 import numpy as np
-from sklearn.utils import check_array
 
 
-def check_int(value, name, *, low=None, allow_none=False):
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_int(value, name, *, low=None, high=None, allow_none=False):
+    """Return ``value`` as an int, or raise ``ValueError`` naming ``name``.
+
+    Booleans are refused (``True`` is not a count); ``low`` and ``high`` are
+    inclusive bounds.
+    """
     if value is None and allow_none:
         return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+    if not _is_int(value):
         raise ValueError(f"{name} must be an integer, got {value!r}.")
     if low is not None and value < low:
         raise ValueError(f"{name} must be >= {low}, got {value!r}.")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value!r}.")
     return int(value)
 
 
 def check_float(value, name, *, low=None, high=None, low_open=False, high_open=False,
                 allow_none=False):
+    """Return ``value`` as a finite float within the bounds, or raise ``ValueError``."""
     if value is None and allow_none:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
@@ -36,56 +49,41 @@ def check_float(value, name, *, low=None, high=None, low_open=False, high_open=F
     return float(value)
 
 
+def check_bool(value, name):
+    """Return ``value`` as a bool; only ``True``/``False`` (numpy's too) are accepted."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
 def check_choice(value, name, choices):
-    if value not in choices:
+    """Return ``value`` if it is one of ``choices``, else raise ``ValueError``."""
+    try:
+        valid = value in choices
+    except TypeError:  # e.g. an unhashable value against a set
+        valid = False
+    if not valid:
         raise ValueError(
             f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}."
         )
     return value
 
 
-def check_image_shape(image_shape, n_features=None):
-    """Validate ``image_shape``: None, ``(h, w)`` or ``(c, h, w)`` -> ``(c, h, w)``.
+def check_int_tuple(value, name, *, low=1, allow_empty=True):
+    """A sequence of ints >= ``low`` (a single int counts as one) -> tuple of int.
 
-    One entry may be -1, as in ``numpy.reshape``; it is inferred from
-    ``n_features`` when that is given.
+    Entries are named ``name[i]`` in errors.
     """
-    if image_shape is None:
-        return None
+    if _is_int(value):
+        value = (value,)
     try:
-        shape = tuple(image_shape)
+        if isinstance(value, (str, bytes)):
+            raise TypeError
+        value = tuple(value)
     except TypeError:
-        shape = ()
-    valid = len(shape) in (2, 3) and all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) and (s >= 1 or s == -1)
-        for s in shape
-    ) and sum(s == -1 for s in shape) <= 1
-    if not valid:
         raise ValueError(
-            "image_shape must be (height, width) or (channels, height, width) with "
-            f"positive integers (one may be -1 to infer it), got {image_shape!r}."
-        )
-    shape = tuple(int(s) for s in shape)
-    shape = (1,) + shape if len(shape) == 2 else shape
-    if n_features is not None and -1 in shape:
-        known = int(np.prod([s for s in shape if s != -1]))
-        if n_features % known:
-            raise ValueError(
-                f"image_shape={image_shape!r} cannot hold {n_features} features per sample: "
-                f"{n_features} is not a multiple of {known}."
-            )
-        shape = tuple(n_features // known if s == -1 else s for s in shape)
-    return shape
-
-
-def square_side(n_features):
-    side = math.isqrt(n_features)
-    return side if side * side == n_features else None
-
-
-def as_numeric_array(X, *, input_name="X"):
-    """Validate an array of any dimension >= 2 the way scikit-learn would."""
-    return check_array(
-        X, accept_sparse=False, dtype="numeric", ensure_all_finite=True, allow_nd=True,
-        ensure_2d=True, ensure_min_samples=1, input_name=input_name,
-    )
+            f"{name} must be a sequence of integers >= {low}, got {value!r}."
+        ) from None
+    if not allow_empty and not value:
+        raise ValueError(f"{name} must not be empty.")
+    return tuple(check_int(v, f"{name}[{i}]", low=low) for i, v in enumerate(value))

@@ -28,7 +28,7 @@ def _cmd_info(args):
     import skorch
     import torch
 
-    from .. import __version__
+    from .._version import __version__
     from ..datasets import get_data_home
     from ..models import list_models
 
@@ -67,12 +67,12 @@ def _search_unavailable(args):
 
 
 def _add_search_parser(sub):
-    """Register ``search`` from ``skmnist.model_selection._cli``, or a stub saying why not.
+    """Register ``search`` from ``skmnist.cli._search``, or a stub saying why not.
 
     Returns None when the real subcommand was registered, else the reason.
     """
     try:
-        from ..model_selection._cli import add_search_parser
+        from ._search import add_search_parser
 
         add_search_parser(sub)
         return None
@@ -98,7 +98,7 @@ def build_parser():
         Its ``search_unavailable`` attribute is None when ``search`` works,
         else the reason it does not.
     """
-    from .. import __version__
+    from .._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="skmnist",

@@ -102,7 +102,8 @@ def positive_int(text):
     return value
 
 
-def add_data_arguments(parser, *, default="sample", test_size_help=None):
+def add_data_arguments(parser, *, default="sample", test_size_help=None, test_size=True,
+                       seed_help=None):
     """Add ``--data``, ``--data-home``, ``--test-size``, ``--seed``, ``--classes``.
 
     Parameters
@@ -113,6 +114,10 @@ def add_data_arguments(parser, *, default="sample", test_size_help=None):
         The default of ``--data``.
     test_size_help : str, default=None
         Replaces the help text of ``--test-size``.
+    test_size : bool, default=True
+        Add ``--test-size`` (``search`` holds nothing out).
+    seed_help : str, default=None
+        Replaces the help text of ``--seed``.
 
     Returns
     -------
@@ -131,12 +136,14 @@ def add_data_arguments(parser, *, default="sample", test_size_help=None):
     group.add_argument("--data-home", default=None, metavar="DIR",
                        help="where mnist and fashion are kept (default: $SKMNIST_DATA or "
                             "~/skmnist_data)")
-    group.add_argument(
-        "--test-size", type=parse_test_size, default=0.2, metavar="N",
-        help=test_size_help or "held-out images, a count or a fraction, for data without a "
-                               "test split of its own (default 0.2: 1,000 of the sample)")
+    if test_size:
+        group.add_argument(
+            "--test-size", type=parse_test_size, default=0.2, metavar="N",
+            help=test_size_help or "held-out images, a count or a fraction, for data without "
+                                   "a test split of its own (default 0.2: 1,000 of the sample)")
     group.add_argument("--seed", type=int, default=0,
-                       help="random seed of the held-out split and of training (default 0)")
+                       help=seed_help or "random seed of the held-out split and of training "
+                                         "(default 0)")
     group.add_argument("--classes", default=None, metavar="LIST",
                        help="keep only these labels, e.g. 0-4 or 5,6,7 (after the split, so "
                             "the held-out images stay the same)")

@@ -3,26 +3,23 @@
 Every subcommand gets its data from :func:`load_data`, so ``train`` and
 ``evaluate`` (and ``finetune``) see the same held-out split for the same
 ``--data``, ``--test-size`` and ``--seed``: data without a test split of its
-own is split by :func:`held_out_split`, stratified and seeded.
+own is split by :func:`held_out_split`, stratified and seeded. Reading the
+files is the library's (:mod:`skmnist.datasets`: ``load_npz``,
+``load_idx_folder``, ``load_image_folder``); this module picks the reader,
+the parts and the wording of errors.
 """
 
 import dataclasses
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ._common import CLIError, progress
-from ._images import is_image_file, read_image
+from ._common import CLIError
 
 NAMED = ("sample", "mnist", "fashion")
 _TRAIN_DIRS = ("train", "training")
 _TEST_DIRS = ("test", "testing", "t10k")
-# (train X, train y, test X, test y) or (X, y) key sets accepted in .npz files, lower-case.
-_NPZ_SPLIT_KEYS = (("x_train", "y_train", "x_test", "y_test"),
-                   ("train_images", "train_labels", "test_images", "test_labels"))
-_NPZ_KEYS = (("x", "y"), ("images", "labels"), ("data", "target"))
 
 
 @dataclasses.dataclass
@@ -98,23 +95,6 @@ def _keep_classes(X, y, keep):
     return X[mask], y[mask]
 
 
-def _check_arrays(X, y, where):
-    X, y = np.asarray(X), np.asarray(y)
-    if y.ndim != 1:
-        raise CLIError(f"{where}: the labels must be a 1-D array, got shape {y.shape}")
-    if X.ndim not in (2, 3, 4):
-        raise CLIError(f"{where}: the images must have shape (n, h, w), (n, c, h, w) or flat "
-                       f"(n, h*w), got {X.shape}")
-    if len(X) != len(y):
-        raise CLIError(f"{where}: {len(X)} images but {len(y)} labels")
-    if X.dtype.kind not in "uif" or y.dtype.kind not in "uiUSb":
-        raise CLIError(f"{where}: images must be numbers and labels numbers or strings, got "
-                       f"{X.dtype} and {y.dtype}")
-    if len(y) == 0:
-        raise CLIError(f"{where}: no images")
-    return X, y
-
-
 def load_data(spec, *, data_home=None, test_size=0.2, seed=0, classes=None, need="all",
               image_shape=(1, 28, 28), invert=None, layout="auto", show_progress=False):
     """Load ``--data``: a named data set or a path, as training and test parts.
@@ -132,12 +112,15 @@ def load_data(spec, *, data_home=None, test_size=0.2, seed=0, classes=None, need
         Seed of the held-out split.
     classes : str, default=None
         ``--classes``: keep only these labels (applied after splitting).
-    need : {"all", "test"}, default="all"
-        ``"test"`` may skip loading the training part (full MNIST).
+    need : {"all", "test", "train"}, default="all"
+        ``"test"`` may skip loading the training part (full MNIST);
+        ``"train"`` holds nothing out (``search`` cross-validates on all of
+        the training data) and returns no test part.
     image_shape : tuple of int, default=(1, 28, 28)
         What images of a folder are converted to.
     invert, layout
-        How images of a folder are converted (see ``_images.convert_image``).
+        How images of a folder are converted (see
+        :func:`skmnist.datasets.convert_image`).
     show_progress : bool, default=False
         Show a progress bar while reading a folder of images.
 
@@ -152,14 +135,17 @@ def load_data(spec, *, data_home=None, test_size=0.2, seed=0, classes=None, need
         if not path.exists():
             raise CLIError(f"--data: {spec} is not sample, mnist or fashion, and there is no "
                            "such file or directory")
-        if path.is_dir():
-            data = _load_folder(path, test_size, seed, image_shape, invert, layout,
-                                show_progress)
-        elif path.suffix.lower() == ".npz":
-            data = _load_npz(path, test_size, seed)
-        else:
-            raise CLIError(f"--data: {spec} is a file but not an .npz file; give an .npz "
-                           "file, a folder of IDX files or a folder of images")
+        try:
+            if path.is_dir():
+                data = _load_folder(path, test_size, seed, need, image_shape, invert, layout,
+                                    show_progress)
+            elif path.suffix.lower() == ".npz":
+                data = _load_npz(path, test_size, seed, need)
+            else:
+                raise CLIError(f"--data: {spec} is a file but not an .npz file; give an .npz "
+                               "file, a folder of IDX files or a folder of images")
+        except (ValueError, OSError) as exc:
+            raise CLIError(f"--data: {' '.join(str(exc).split())}") from None
     if classes:
         keep = parse_classes(classes)
         data.X_train, data.y_train = _keep_classes(data.X_train, data.y_train, keep)
@@ -169,7 +155,8 @@ def load_data(spec, *, data_home=None, test_size=0.2, seed=0, classes=None, need
         if not present:
             raise CLIError(f"--classes {classes}: no image of {data.name} has one of these "
                            "labels")
-        data.test_description += f", classes {classes}"
+        if data.y_test is not None:
+            data.test_description += f", classes {classes}"
     return data
 
 
@@ -178,22 +165,28 @@ def _load_named(name, data_home, test_size, seed, need):
 
     if name == "sample":
         X, y = load_mnist_sample(return_X_y=True)
+        if need == "train":
+            return Data("sample", X, y)
         X_train, X_test, y_train, y_test = held_out_split(X, y, test_size=test_size, seed=seed)
         return Data("sample", X_train, y_train, X_test, y_test,
                     f"held-out split with seed {seed}")
     from ..datasets._fetch import FASHION_MNIST_CLASSES
 
     fetch = {"mnist": fetch_mnist, "fashion": fetch_fashion_mnist}[name]
-    X_train = y_train = None
+    names = dict(enumerate(FASHION_MNIST_CLASSES)) if name == "fashion" else None
+    X_train = y_train = X_test = y_test = None
     if need != "test":
         X_train, y_train = fetch(subset="train", data_home=data_home, return_X_y=True)
-    X_test, y_test = fetch(subset="test", data_home=data_home, return_X_y=True)
-    names = dict(enumerate(FASHION_MNIST_CLASSES)) if name == "fashion" else None
-    return Data(name, X_train, y_train, X_test, y_test, "official test set", names)
+    if need != "train":
+        X_test, y_test = fetch(subset="test", data_home=data_home, return_X_y=True)
+    return Data(name, X_train, y_train, X_test, y_test,
+                "official test set" if need != "train" else "", names)
 
 
-def _split_or_keep(name, parts, test_size, seed, own_split):
+def _split_or_keep(name, parts, test_size, seed, need, own_split):
     X, y, X_test, y_test = parts
+    if need == "train":
+        return Data(name, X if X is not None else X_test, y if y is not None else y_test)
     if X_test is not None and X is not None:
         return Data(name, X, y, X_test, y_test, own_split)
     if X is None:
@@ -202,61 +195,28 @@ def _split_or_keep(name, parts, test_size, seed, own_split):
     return Data(name, X_train, y_train, X_test, y_test, f"held-out split with seed {seed}")
 
 
-def _load_npz(path, test_size, seed):
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = {k.lower(): k for k in archive.files}
-            for names in _NPZ_SPLIT_KEYS:
-                if all(k in keys for k in names):
-                    arrays = [archive[keys[k]] for k in names]
-                    X, y = _check_arrays(arrays[0], arrays[1], f"{path} ({names[0]})")
-                    X_test, y_test = _check_arrays(arrays[2], arrays[3], f"{path} ({names[2]})")
-                    return _split_or_keep(path.name, (X, y, X_test, y_test), test_size, seed,
-                                          "its test arrays")
-            for names in _NPZ_KEYS:
-                if all(k in keys for k in names):
-                    X, y = _check_arrays(archive[keys[names[0]]], archive[keys[names[1]]],
-                                         str(path))
-                    return _split_or_keep(path.name, (X, y, None, None), test_size, seed, "")
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as exc:
-        reason = " ".join(str(exc).split())
-        raise CLIError(f"--data: cannot read {path} as an .npz file: {reason}") from None
-    raise CLIError(f"--data: {path} has arrays {sorted(keys.values())}; expected X and y, "
-                   "images and labels, or x_train, y_train, x_test and y_test")
+def _load_npz(path, test_size, seed, need):
+    from ..datasets import load_npz
+
+    train = load_npz(path, subset="train")
+    test = load_npz(path, subset="test") if train.has_test else None
+    parts = (train.data, train.target, None if test is None else test.data,
+             None if test is None else test.target)
+    return _split_or_keep(path.name, parts, test_size, seed, need, "its test arrays")
 
 
-def _idx_files(folder):
-    """``{"train-images": path, ...}`` for the IDX files in ``folder``."""
-    found = {}
-    for path in sorted(folder.iterdir()):
-        match = re.match(r"(train|t10k|test)[-_.](images|labels)[-_.]idx(\d)[-_.]ubyte(\.gz)?$",
-                         path.name)
-        if match and path.is_file():
-            part = "train" if match.group(1) == "train" else "test"
-            found.setdefault(f"{part}-{match.group(2)}", path)
-    return found
+def _load_folder(folder, test_size, seed, need, image_shape, invert, layout, show_progress):
+    from ..datasets import load_idx_folder
+    from ..datasets._files import _idx_files
 
-
-def _read_idx_pair(images_path, labels_path):
-    from ..datasets import read_idx
-
-    X, y = read_idx(images_path), read_idx(labels_path)
-    return _check_arrays(X, y, f"{images_path.name} / {labels_path.name}")
-
-
-def _load_folder(folder, test_size, seed, image_shape, invert, layout, show_progress):
     idx = _idx_files(folder)
     if idx:
-        parts = [None, None, None, None]
+        parts = [None] * 4
         for i, part in enumerate(("train", "test")):
-            have = [f"{part}-images" in idx, f"{part}-labels" in idx]
-            if all(have):
-                parts[2 * i:2 * i + 2] = _read_idx_pair(idx[f"{part}-images"],
-                                                        idx[f"{part}-labels"])
-            elif any(have):
-                missing = f"{part}-labels" if have[0] else f"{part}-images"
-                raise CLIError(f"--data: {folder} has {part} IDX files but no {missing} file")
-        return _split_or_keep(folder.name, parts, test_size, seed, "its t10k IDX files")
+            if f"{part}-images" in idx or f"{part}-labels" in idx:
+                parts[2 * i:2 * i + 2] = load_idx_folder(folder, subset=part, as_images=True,
+                                                         return_X_y=True)
+        return _split_or_keep(folder.name, parts, test_size, seed, need, "its t10k IDX files")
     subdirs = {p.name.lower(): p for p in folder.iterdir() if p.is_dir()
                and not p.name.startswith(".")}
     train_dir = next((subdirs[n] for n in _TRAIN_DIRS if n in subdirs), None)
@@ -265,36 +225,32 @@ def _load_folder(folder, test_size, seed, image_shape, invert, layout, show_prog
                    show_progress=show_progress)
     if train_dir is not None and test_dir is not None:
         X, y = _read_image_folder(train_dir, **options)
+        if need == "train":
+            return Data(folder.name, X, y)
         X_test, y_test = _read_image_folder(test_dir, **options)
         return Data(folder.name, X, y, X_test, y_test, f"its {test_dir.name} folder")
     X, y = _read_image_folder(folder, **options)
-    return _split_or_keep(folder.name, (X, y, None, None), test_size, seed, "")
-
-
-def _label(name, all_names):
-    return int(name) if all(re.fullmatch(r"-?\d+", n) for n in all_names) else name
+    return _split_or_keep(folder.name, (X, y, None, None), test_size, seed, need, "")
 
 
 def _read_image_folder(folder, *, image_shape, invert, layout, show_progress):
-    """Images of ``folder/<label>/**`` as ``(n, c, h, w)`` uint8 and their labels."""
-    class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    files = [(d.name, p) for d in class_dirs
-             for p in sorted(d.rglob("*")) if p.is_file() and is_image_file(p)]
-    if not files:
-        raise CLIError(
-            f"--data: {folder} holds no IDX files and no images in class subfolders "
-            f"({folder}/<label>/*.png)")
-    names = sorted({name for name, _ in files})
-    if len(names) < 2:
-        raise CLIError(f"--data: {folder} has images of one class only ({names[0]}); a "
-                       "classifier needs at least two class subfolders")
-    images = np.empty((len(files), *image_shape), dtype=np.uint8)
-    labels = []
-    for i, (name, path) in enumerate(progress(files, desc=f"Reading {folder.name}",
-                                              enabled=show_progress)):
-        images[i] = read_image(path, image_shape, invert=invert, layout=layout)[0]
-        labels.append(_label(name, names))
-    return images, np.asarray(labels)
+    """Images of ``folder/<label>/**`` for a classifier: at least two classes."""
+    from ..datasets import load_image_folder
+
+    try:
+        images = load_image_folder(folder, image_shape=image_shape, invert=invert,
+                                   layout=layout, verbose=int(show_progress))
+    except ValueError as exc:
+        if "holds no images" in str(exc):
+            raise CLIError(
+                f"--data: {folder} holds no IDX files and no images in class subfolders "
+                f"({folder}/<label>/*.png)") from None
+        raise
+    if len(images.target_names) < 2:
+        raise CLIError(f"--data: {folder} has images of one class only "
+                       f"({images.target_names[0]}); a classifier needs at least two class "
+                       "subfolders")
+    return images.data, images.target
 
 
 def subsample_per_class(X, y, k, seed):

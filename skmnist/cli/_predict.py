@@ -2,12 +2,14 @@
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 
 from ._common import (
     HelpFormatter,
     EXIT_OK,
+    CLIError,
     add_device_argument,
     add_image_arguments,
     add_model_argument,
@@ -17,11 +19,59 @@ from ._common import (
     progress,
     show_progress,
 )
-from ._images import find_image_files, model_input, read_image, save_image
+
+
+def find_image_files(paths):
+    """The image files named in ``paths``: files as given, folders searched recursively.
+
+    Raises
+    ------
+    CLIError
+        If a path does not exist or a folder holds no image file.
+    """
+    from ..datasets._images import IMAGE_EXTENSIONS, is_image_file
+
+    files = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and is_image_file(p))
+            if not found:
+                raise CLIError(f"{name}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in "
+                               "this folder")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise CLIError(f"{name}: no such file or directory")
+    return files
+
+
+def model_input(images, model):
+    """uint8 ``(n, c, h, w)`` images in the pixel range the model was trained on.
+
+    Models trained on 0-255 pixels (all CLI-trained ones) get them as they
+    are; a model whose training mean is at most 1 was trained on 0-1 floats,
+    so it gets ``images / 255``.
+    """
+    mean = getattr(model, "input_mean_", None)
+    if mean is not None and np.size(mean) and float(np.max(np.abs(mean))) <= 1.0:
+        return images.astype(np.float32) / 255.0
+    return images
+
+
+def save_image(pixels, path):
+    """Write a ``(c, h, w)`` uint8 array as a PNG file (``predict --save-inputs``)."""
+    from PIL import Image
+
+    array = pixels[0] if pixels.shape[0] == 1 else pixels.transpose(1, 2, 0)
+    Image.fromarray(np.ascontiguousarray(array)).save(path)
 
 
 def cmd_predict(args):
     """Predict the label of each image file (or every image in a folder)."""
+    from ..datasets import read_image
+
     model = load_model(args.model, args.device)
     files = find_image_files(args.inputs)
     shape = tuple(int(s) for s in model.input_shape_)
@@ -29,7 +79,11 @@ def cmd_predict(args):
     inverted = []
     for i, path in enumerate(progress(files, desc="Reading images",
                                       enabled=show_progress(args) and len(files) > 1)):
-        images[i], flipped = read_image(path, shape, invert=args.invert, layout=args.layout)
+        try:
+            images[i], flipped = read_image(path, shape, invert=args.invert,
+                                            layout=args.layout, return_inverted=True)
+        except (ValueError, OSError) as exc:
+            raise CLIError(" ".join(str(exc).split())) from None
         inverted.append(flipped)
     if args.save_inputs:
         os.makedirs(args.save_inputs, exist_ok=True)

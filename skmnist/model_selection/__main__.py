@@ -1,8 +1,9 @@
-"""``python -m skmnist.model_selection``: the ``skmnist search`` worker on its own."""
+"""``python -m skmnist.model_selection``: the same command as ``skmnist search``."""
 
 import sys
 
-from ._cli import main
+from ..cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    argv = sys.argv[1:]
+    sys.exit(main(argv if argv[:1] == ["search"] else ["search", *argv]))

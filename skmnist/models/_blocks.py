@@ -1,37 +1,19 @@
 """Small building blocks shared by the architectures (torch only)."""
 
-import numbers
-
 from torch import nn
 
-
-def check_positive_int(value, name, model):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(
-            f"{model}: {name} must be a positive integer, got {value!r}."
-        )
-    return int(value)
+from .._validation import check_float, check_int
 
 
-def check_int_tuple(value, name, model, allow_empty=True):
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (value,)
-    try:
-        value = tuple(value)
-    except TypeError:
-        raise ValueError(
-            f"{model}: {name} must be a sequence of positive integers, "
-            f"got {value!r}."
-        ) from None
-    if not allow_empty and not value:
-        raise ValueError(f"{model}: {name} must not be empty.")
-    return tuple(check_positive_int(v, f"every entry of {name}", model) for v in value)
+def check_shape_args(model, **shape):
+    """Check the data-shape arguments of a builder: positive ints, named in errors."""
+    for key, value in shape.items():
+        check_int(value, f"{model}: {key}", low=1)
 
 
 def check_dropout(value, model):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"{model}: dropout must be a float in [0, 1), got {value!r}.")
-    return float(value)
+    """A dropout probability in [0, 1)."""
+    return check_float(value, f"{model}: dropout", low=0, high=1, high_open=True)
 
 
 def dense_stack(in_features, hidden_units, dropout):

@@ -2,7 +2,8 @@
 
 from torch import nn
 
-from ._blocks import check_dropout, check_int_tuple, check_positive_int, dense_stack, init_weights
+from .._validation import check_bool, check_int_tuple
+from ._blocks import check_dropout, check_shape_args, dense_stack, init_weights
 from ._registry import register_model
 
 
@@ -91,12 +92,10 @@ def cnn(*, in_channels=1, height=28, width=28, n_classes=10, channels=(32, 64),
     module : SmallCNN
     """
     name = "cnn"
-    for key, value in (("in_channels", in_channels), ("height", height),
-                       ("width", width), ("n_classes", n_classes)):
-        check_positive_int(value, key, name)
-    channels = check_int_tuple(channels, "channels", name, allow_empty=False)
-    hidden_units = check_int_tuple(hidden_units, "hidden_units", name)
-    if not isinstance(batch_norm, bool):
-        raise ValueError(f"cnn: batch_norm must be True or False, got {batch_norm!r}.")
+    check_shape_args(name, in_channels=in_channels, height=height, width=width,
+                     n_classes=n_classes)
+    channels = check_int_tuple(channels, f"{name}: channels", allow_empty=False)
+    hidden_units = check_int_tuple(hidden_units, f"{name}: hidden_units")
+    batch_norm = check_bool(batch_norm, f"{name}: batch_norm")
     return SmallCNN(in_channels, height, width, n_classes, channels, hidden_units,
                     check_dropout(dropout, name), batch_norm)

@@ -2,7 +2,7 @@
 
 from torch import nn
 
-from ._blocks import check_dropout, check_positive_int, init_weights
+from ._blocks import check_dropout, check_shape_args, init_weights
 from ._registry import register_model
 
 
@@ -68,7 +68,6 @@ def lenet5(*, in_channels=1, height=28, width=28, n_classes=10, dropout=0.0):
     -------
     module : LeNet5
     """
-    for key, value in (("in_channels", in_channels), ("height", height),
-                       ("width", width), ("n_classes", n_classes)):
-        check_positive_int(value, key, "lenet5")
+    check_shape_args("lenet5", in_channels=in_channels, height=height, width=width,
+                     n_classes=n_classes)
     return LeNet5(in_channels, height, width, n_classes, check_dropout(dropout, "lenet5"))

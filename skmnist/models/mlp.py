@@ -2,7 +2,8 @@
 
 from torch import nn
 
-from ._blocks import check_dropout, check_int_tuple, check_positive_int, dense_stack, init_weights
+from .._validation import check_int_tuple
+from ._blocks import check_dropout, check_shape_args, dense_stack, init_weights
 from ._registry import register_model
 
 
@@ -52,8 +53,7 @@ def mlp(*, in_channels=1, height=28, width=28, n_classes=10, hidden_units=(128,)
     module : MLP
     """
     name = "mlp"
-    for key, value in (("in_channels", in_channels), ("height", height),
-                       ("width", width), ("n_classes", n_classes)):
-        check_positive_int(value, key, name)
-    hidden_units = check_int_tuple(hidden_units, "hidden_units", name)
+    check_shape_args(name, in_channels=in_channels, height=height, width=width,
+                     n_classes=n_classes)
+    hidden_units = check_int_tuple(hidden_units, f"{name}: hidden_units")
     return MLP(in_channels * height * width, n_classes, hidden_units, check_dropout(dropout, name))

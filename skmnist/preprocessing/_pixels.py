@@ -7,12 +7,12 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._shape import (
+from .._shapes import validate_pixels
+from ._common import (
     _check_dense_output,
     _check_inverse_input,
     _check_sample_shape,
     _one_to_one_feature_names,
-    _validate_pixels,
 )
 
 # (mean, std) of the training images, on pixels scaled to [0, 1].
@@ -119,7 +119,7 @@ class PixelScaler(TransformerMixin, BaseEstimator):
             Fitted transformer.
         """
         scale = _check_max_value(self.max_value)
-        X = _validate_pixels(self, X, reset=True)
+        X = validate_pixels(self, X, reset=True)
         self.input_shape_ = X.shape[1:]
         if scale is None:
             scale = 255.0 if X.max() > 1 else 1.0
@@ -140,7 +140,7 @@ class PixelScaler(TransformerMixin, BaseEstimator):
             Scaled values.
         """
         check_is_fitted(self)
-        X = _validate_pixels(self, X, reset=False)
+        X = validate_pixels(self, X, reset=False)
         _check_sample_shape(self, X, self.input_shape_)
         Xt = X.astype(np.float32)
         Xt /= np.float32(self.scale_)
@@ -327,7 +327,7 @@ class PixelStandardizer(TransformerMixin, BaseEstimator):
             mean = np.array([preset_mean]) if mean is None else mean
             std = np.array([preset_std]) if std is None else std
 
-        X = _validate_pixels(self, X, reset=True)
+        X = validate_pixels(self, X, reset=True)
         self.input_shape_ = X.shape[1:]
         n_channels = X.shape[1] if X.ndim == 4 else 1
         axis = (0, 2, 3) if X.ndim == 4 else None
@@ -369,7 +369,7 @@ class PixelStandardizer(TransformerMixin, BaseEstimator):
             ``(X - mean_) / std_`` per channel.
         """
         check_is_fitted(self)
-        X = _validate_pixels(self, X, reset=False)
+        X = validate_pixels(self, X, reset=False)
         _check_sample_shape(self, X, self.input_shape_)
         Xt = X.astype(np.float32)
         Xt -= self._broadcast(self.mean_, X.ndim)

@@ -8,14 +8,9 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._shape import (
-    _as_chw,
-    _check_dense_output,
-    _check_image_shape_param,
-    _fit_image_shape,
-    _pixel_feature_names,
-    _validate_pixels,
-)
+from .._shapes import as_chw, check_image_shape, fit_image_shape, validate_pixels
+from .._validation import check_bool, check_int
+from ._common import _check_dense_output, _pixel_feature_names
 
 # Images resized per torch call; bounds the float32 working memory.
 _BATCH_SIZE = 1024
@@ -27,25 +22,15 @@ def _check_size(size):
         f"size must be a positive integer or a pair (height, width) of positive "
         f"integers, got {size!r}."
     )
-
-    def is_positive_int(value):
-        return (
-            isinstance(value, numbers.Integral)
-            and not isinstance(value, (bool, np.bool_))
-            and value > 0
-        )
-
-    if is_positive_int(size):
-        return (int(size), int(size))
-    if isinstance(size, str):
+    if isinstance(size, (str, bytes)):
         raise ValueError(message)
     try:
-        dims = tuple(size)
-    except TypeError:
+        dims = (size, size) if not hasattr(size, "__iter__") else tuple(size)
+        if len(dims) != 2:
+            raise ValueError(message)
+        return tuple(check_int(d, "size", low=1) for d in dims)
+    except (TypeError, ValueError):
         raise ValueError(message) from None
-    if len(dims) != 2 or not all(is_positive_int(d) for d in dims):
-        raise ValueError(message)
-    return (int(dims[0]), int(dims[1]))
 
 
 def _resize_images(images, size, antialias):
@@ -177,11 +162,10 @@ class ImageResizer(TransformerMixin, BaseEstimator):
             Fitted transformer.
         """
         size = _check_size(self.size)
-        if not isinstance(self.antialias, (bool, np.bool_)):
-            raise ValueError(f"antialias must be a bool, got {self.antialias!r}.")
-        dims = _check_image_shape_param(self.image_shape)
-        X = _validate_pixels(self, X, reset=True)
-        self.input_shape_ = _fit_image_shape(X, dims, self.image_shape)
+        check_bool(self.antialias, "antialias")
+        check_image_shape(self.image_shape)
+        X = validate_pixels(self, X, reset=True)
+        self.input_shape_ = fit_image_shape(X, self.image_shape, required="ImageResizer")
         self.output_shape_ = (self.input_shape_[0], *size)
         return self
 
@@ -203,8 +187,8 @@ class ImageResizer(TransformerMixin, BaseEstimator):
             for 4-D input.
         """
         check_is_fitted(self)
-        X = _validate_pixels(self, X, reset=False)
-        if X.ndim > 2 and _as_chw(X.shape[1:]) != self.input_shape_:
+        X = validate_pixels(self, X, reset=False)
+        if X.ndim > 2 and as_chw(X.shape[1:]) != self.input_shape_:
             raise ValueError(
                 f"ImageResizer was fitted on images of shape {self.input_shape_}, "
                 f"but got X whose samples have shape {X.shape[1:]}."

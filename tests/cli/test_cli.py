@@ -50,7 +50,7 @@ def test_unknown_command_exits_2(capsys):
 
 
 def test_search_unavailable_is_a_usage_error(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "skmnist.model_selection._cli", None)
+    monkeypatch.setitem(sys.modules, "skmnist.cli._search", None)
     assert main(["search", "--trials", "5", "--data", "sample"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("skmnist: error: search is not available: ")
@@ -60,20 +60,20 @@ def test_search_unavailable_is_a_usage_error(monkeypatch, capsys):
 
 
 def test_search_module_that_fails_does_not_break_the_cli(monkeypatch, capsys):
-    fake = types.ModuleType("skmnist.model_selection._cli")
+    fake = types.ModuleType("skmnist.cli._search")
 
     def add_search_parser(subparsers):
         subparsers.add_parser("search")
         raise RuntimeError("optuna is too old")
 
     fake.add_search_parser = add_search_parser
-    monkeypatch.setitem(sys.modules, "skmnist.model_selection._cli", fake)
+    monkeypatch.setitem(sys.modules, "skmnist.cli._search", fake)
     assert main(["search"]) == 2
     assert "RuntimeError: optuna is too old" in capsys.readouterr().err
 
 
 def test_search_subcommand_is_wired_in(monkeypatch, capsys):
-    fake = types.ModuleType("skmnist.model_selection._cli")
+    fake = types.ModuleType("skmnist.cli._search")
 
     def add_search_parser(subparsers):
         parser = subparsers.add_parser("search", help="search")
@@ -81,7 +81,7 @@ def test_search_subcommand_is_wired_in(monkeypatch, capsys):
         parser.set_defaults(func=lambda args: print(f"searched {args.trials}") or 0)
 
     fake.add_search_parser = add_search_parser
-    monkeypatch.setitem(sys.modules, "skmnist.model_selection._cli", fake)
+    monkeypatch.setitem(sys.modules, "skmnist.cli._search", fake)
     assert main(["search", "--trials", "3"]) == 0
     assert capsys.readouterr().out == "searched 3\n"
 

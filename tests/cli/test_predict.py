@@ -2,10 +2,15 @@
 
 import json
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from skmnist.__main__ import main
+from skmnist.cli._common import CLIError
+from skmnist.cli._predict import find_image_files, model_input, save_image
+
+from .._drawing import draw_digit
 
 
 def test_predict_files_of_odd_sizes_and_colours(model_path, drawn, capsys):
@@ -81,3 +86,38 @@ def test_predict_usage_errors_exit_2(model_path):
         with pytest.raises(SystemExit) as exc:
             main(argv)
         assert exc.value.code == 2
+
+
+def test_find_image_files(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    draw_digit((10, 10)).save(tmp_path / "a" / "b" / "x.png")
+    draw_digit((10, 10)).save(tmp_path / "a" / "y.JPG")
+    (tmp_path / "a" / "notes.txt").write_text("not an image")
+    single = tmp_path / "z.data"
+    single.write_bytes(b"")
+    found = find_image_files([tmp_path / "a", single])
+    assert [p.name for p in found] == ["x.png", "y.JPG", "z.data"]
+    with pytest.raises(CLIError, match="no such file or directory"):
+        find_image_files([tmp_path / "nope.png"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CLIError, match="no image files"):
+        find_image_files([tmp_path / "empty"])
+
+
+def test_model_input_matches_the_training_pixel_range():
+    class Model:
+        input_mean_ = np.array([[[33.0]]])
+
+    images = np.full((2, 1, 4, 4), 255, dtype=np.uint8)
+    assert model_input(images, Model()) is images
+    Model.input_mean_ = np.array([[[0.13]]])  # trained on 0-1 floats
+    assert model_input(images, Model()).max() == pytest.approx(1.0)
+
+
+def test_save_image_round_trip(tmp_path):
+    pixels = np.arange(3 * 5 * 4, dtype=np.uint8).reshape(3, 5, 4)
+    save_image(pixels, tmp_path / "rgb.png")
+    save_image(pixels[:1], tmp_path / "grey.png")
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "rgb.png")),
+                                  pixels.transpose(1, 2, 0))
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "grey.png")), pixels[0])

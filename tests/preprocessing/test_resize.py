@@ -106,7 +106,7 @@ def test_rgb_flat_input_is_inferred(rng):
 
 def test_explicit_image_shape_for_non_square_input(rng):
     X = rng.rand(2, 24)
-    with pytest.raises(ValueError, match=r"Pass image_shape=\(h, w\)"):
+    with pytest.raises(ValueError, match=r"Pass image_shape=\(height, width\)"):
         ImageResizer().fit(X)
     resizer = ImageResizer(size=(8, 12), image_shape=(4, 6)).fit(X)
     assert resizer.input_shape_ == (1, 4, 6)
@@ -129,7 +129,7 @@ def test_rejects_invalid_size(rng, size):
 
 @pytest.mark.parametrize("antialias", ["yes", 1, None], ids=repr)
 def test_rejects_invalid_antialias(rng, antialias):
-    with pytest.raises(ValueError, match="antialias must be a bool"):
+    with pytest.raises(ValueError, match="antialias must be True or False"):
         ImageResizer(antialias=antialias).fit(rng.rand(2, 16))
 
 

@@ -135,7 +135,7 @@ def test_reshaper_infers_square_shapes(rng, n_features, expected):
 
 @pytest.mark.parametrize("n_features", [2, 5, 10, 50, 785])
 def test_reshaper_refuses_to_guess_non_square_shapes(rng, n_features):
-    with pytest.raises(ValueError, match=r"Pass image_shape=\(h, w\)"):
+    with pytest.raises(ValueError, match=r"Pass image_shape=\(height, width\)"):
         ImageReshaper().fit(rng.rand(3, n_features))
 
 

@@ -12,34 +12,39 @@ Each worker runs trials until the search is done (every grid point, or
 (``summary.md``, ``summary.csv``) and plots (``optimization_history.png``,
 ``param_importances.png``) into ``--output``.
 
-This module is the command-line glue: it is the one place of
-``skmnist.model_selection`` that builds a :class:`skmnist.SkMNISTClassifier`
-and loads data (imported lazily, inside :func:`run_search`).
+The data come from the same ``--data`` sources as the other commands (the
+bundled sample, MNIST, Fashion-MNIST, a folder of IDX files or images, an
+``.npz`` file); the search cross-validates on all of the training part.
+The library (:mod:`skmnist.model_selection`, optuna) is imported when the
+command runs, not when the parser is built.
 """
 
 import argparse
+import importlib.util
 import json
 import os
-import sys
 
-from ._space import Float
+from ._common import EXIT_OK, add_data_arguments, add_device_argument, add_image_arguments
 
-EXIT_OK, EXIT_ERROR = 0, 1
+if importlib.util.find_spec("optuna") is None:  # checked without importing it
+    raise ImportError("optuna is not installed (pip install optuna)")
 
-PRESETS = {
+#: The --space presets, as JSON specs (read with the same code as a --space file).
+PRESET_SPECS = {
     # 2 architectures x 3 sizes: a grid.
     "small": [
-        {"arch": ["mlp"], "hidden_units": [(64,), (128,), (256,)]},
-        {"arch": ["cnn"], "channels": [(8, 16), (16, 32), (32, 64)]},
+        {"arch": ["mlp"], "hidden_units": [[64], [128], [256]]},
+        {"arch": ["cnn"], "channels": [[8, 16], [16, 32], [32, 64]]},
     ],
     # The same with a log-uniform learning rate: for --sampler tpe or random.
     "lr": [
-        {"arch": ["mlp"], "hidden_units": [(64,), (128,), (256,)],
-         "lr": Float(1e-4, 1e-2, log=True)},
-        {"arch": ["cnn"], "channels": [(8, 16), (16, 32), (32, 64)],
-         "lr": Float(1e-4, 1e-2, log=True)},
+        {"arch": ["mlp"], "hidden_units": [[64], [128], [256]],
+         "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+        {"arch": ["cnn"], "channels": [[8, 16], [16, 32], [32, 64]],
+         "lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
     ],
 }
+_PRESETS = {}
 
 
 def _tuples(value):
@@ -50,7 +55,7 @@ def _tuples(value):
 
 
 def _spec_from_json(name, spec):
-    from ._space import Categorical, Int
+    from ..model_selection import Categorical, Float, Int
 
     if isinstance(spec, list):
         return [_tuples(v) for v in spec]
@@ -75,13 +80,19 @@ def _spec_from_json(name, spec):
 
 def load_space(value):
     """A preset name or the path of a JSON file -> a search space."""
-    if value in PRESETS:
-        return PRESETS[value]
+    if value in PRESET_SPECS:
+        if value not in _PRESETS:  # built once, so a preset is always the same object
+            _PRESETS[value] = _space_from_json(PRESET_SPECS[value], value)
+        return _PRESETS[value]
     if not os.path.exists(value):
-        raise ValueError(f"--space {value!r} is neither a preset ({', '.join(PRESETS)}) nor "
-                         "an existing JSON file.")
+        raise ValueError(f"--space {value!r} is neither a preset ({', '.join(PRESET_SPECS)}) "
+                         "nor an existing JSON file.")
     with open(value) as f:
         raw = json.load(f)
+    return _space_from_json(raw, value)
+
+
+def _space_from_json(raw, value):
     spaces = raw if isinstance(raw, list) else [raw]
     out = []
     for space in spaces:
@@ -93,16 +104,17 @@ def load_space(value):
 
 
 def _load_data(args):
+    """All training images of ``--data`` (no held-out part: the search cross-validates)."""
     import numpy as np
     from sklearn.model_selection import train_test_split
 
-    from ..datasets import fetch_fashion_mnist, fetch_mnist, load_mnist_sample
+    from ._common import show_progress
+    from ._data import load_data
 
-    if args.data == "sample":
-        X, y = load_mnist_sample(return_X_y=True)
-    else:
-        fetch = {"mnist": fetch_mnist, "fashion": fetch_fashion_mnist}[args.data]
-        X, y = fetch(subset="train", data_home=args.data_home, return_X_y=True)
+    data = load_data(args.data, data_home=args.data_home, seed=args.seed,
+                     classes=args.classes, need="train", invert=args.invert,
+                     layout=args.layout, show_progress=show_progress(args))
+    X, y = data.X_train, data.y_train
     if args.n_samples is not None and args.n_samples < len(y):
         X, _, y, _ = train_test_split(X, y, train_size=args.n_samples, stratify=y,
                                       random_state=args.seed)
@@ -112,8 +124,8 @@ def _load_data(args):
 def run_search(args):
     """Run one search worker for parsed ``args``; return the exit status."""
     from .. import SkMNISTClassifier
-    from ._report import markdown_table, summary_rows, write_csv, write_plots
-    from ._search import ArchitectureSearchCV
+    from ..model_selection import ArchitectureSearchCV
+    from ..model_selection._report import markdown_table, summary_rows, write_csv, write_plots
 
     if args.storage and not args.study_name:
         raise ValueError("--study-name is required with --storage: workers find their study "
@@ -173,7 +185,7 @@ def add_search_parser(subparsers):
     Examples
     --------
     >>> import argparse
-    >>> from skmnist.model_selection._cli import add_search_parser
+    >>> from skmnist.cli._search import add_search_parser
     >>> parser = argparse.ArgumentParser(prog="skmnist")
     >>> search = add_search_parser(parser.add_subparsers(dest="command"))
     >>> args = parser.parse_args(["search", "--n-trials", "3", "--sampler", "tpe"])
@@ -196,13 +208,10 @@ def add_search_parser(subparsers):
     p.add_argument("--sampler", choices=("grid", "tpe", "random"), default="grid",
                    help="grid: every point once (default); tpe or random: --n-trials points")
     p.add_argument("--space", default="small",
-                   help=f"a preset ({', '.join(PRESETS)}; default small) or a JSON file: an "
+                   help=f"a preset ({', '.join(PRESET_SPECS)}; default small) or a JSON file: an "
                         'object (or a list of objects) such as {"arch": ["cnn"], "channels": '
                         '[[8, 16], [16, 32]], "lr": {"type": "float", "low": 0.0001, '
                         '"high": 0.01, "log": true}}')
-    p.add_argument("--data", choices=("sample", "mnist", "fashion"), default="sample",
-                   help="the bundled MNIST sample (default) or MNIST / Fashion-MNIST")
-    p.add_argument("--data-home", default=None, help="folder of the IDX files")
     p.add_argument("--n-samples", type=int, default=None,
                    help="a stratified subset of this many images (default: all)")
     p.add_argument("--epochs", type=int, default=4, help="epochs per trial (default 4)")
@@ -211,8 +220,6 @@ def add_search_parser(subparsers):
                    default="median", help="prune unpromising trials per epoch (default median)")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds after which this worker starts no new trial")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--heartbeat-interval", type=int, default=30,
                    help="seconds between heartbeats of a running trial (default 30)")
     p.add_argument("--grace-period", type=int, default=None,
@@ -221,23 +228,9 @@ def add_search_parser(subparsers):
     p.add_argument("--output", "-o", default=None,
                    help="folder for summary.md, summary.csv and PNG plots")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_device_argument(p)
+    add_data_arguments(p, test_size=False, seed_help="random seed of the subset, the folds "
+                       "and training (default 0)")
+    add_image_arguments(p)
     p.set_defaults(func=run_search)
     return p
-
-
-def main(argv=None):
-    """``python -m skmnist.model_selection [search] ...``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="skmnist")
-    add_search_parser(parser.add_subparsers(dest="command"))
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] != "search":
-        argv = ["search"] + argv
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except (ValueError, OSError) as exc:
-        print(f"skmnist: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("skmnist: interrupted", file=sys.stderr)
-        return 130

@@ -1,4 +1,4 @@
-"""Image files (PNG, JPEG, ...) to model input, the way MNIST digits were prepared.
+"""Image files (PNG, JPEG, ...) as MNIST-style arrays, the way MNIST digits were made.
 
 MNIST images are light ink (high values) on a dark background (0), and each
 digit was cropped, scaled to fit a 20x20 box keeping its aspect ratio and
@@ -23,11 +23,8 @@ layout is ``"whole"``. The result is uint8, like the training data.
 """
 
 import os
-from pathlib import Path
 
 import numpy as np
-
-from ._common import CLIError
 
 #: Suffixes of the files taken from folders (files named explicitly may have any).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -37,34 +34,11 @@ _BORDER = 0.05
 
 
 def is_image_file(path):
+    """Whether a :class:`pathlib.Path` names an image file by its suffix (hidden files do not)."""
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
-def find_image_files(paths):
-    """The image files named in ``paths``: files as given, folders searched recursively.
-
-    Raises
-    ------
-    CLIError
-        If a path does not exist or a folder holds no image file.
-    """
-    files = []
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and is_image_file(p))
-            if not found:
-                raise CLIError(f"{name}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in "
-                               "this folder")
-            files.extend(found)
-        elif path.exists():
-            files.append(path)
-        else:
-            raise CLIError(f"{name}: no such file or directory")
-    return files
-
-
-def open_image(path):
+def _open_image(path):
     """Read an image file with Pillow (all of it, so a truncated file fails here)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -73,15 +47,15 @@ def open_image(path):
             image.load()
             image = ImageOps.exif_transpose(image)
     except FileNotFoundError:
-        raise CLIError(f"{path}: no such file") from None
+        raise FileNotFoundError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise CLIError(f"{path}: is a folder, not an image file") from None
+        raise IsADirectoryError(f"{path}: is a folder, not an image file") from None
     except UnidentifiedImageError:
-        raise CLIError(f"{path}: cannot read the image: not a PNG, JPEG or other image "
-                       "format Pillow reads") from None
+        raise ValueError(f"{path}: cannot read the image: not a PNG, JPEG or other image "
+                         "format Pillow reads") from None
     except Exception as exc:  # truncated, corrupt, decompression bomb, ...
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise CLIError(f"{path}: cannot read the image: {reason}") from None
+        raise ValueError(f"{path}: cannot read the image: {reason}") from None
     return image
 
 
@@ -176,35 +150,62 @@ def _whole_layout(pixels, size, fill):
     return _paste(canvas, _resize(pixels, box), (h - box[0]) // 2, (w - box[1]) // 2)
 
 
-def convert_image(image, shape, *, invert=None, layout="auto"):
+def convert_image(image, shape=(1, 28, 28), *, invert=None, layout="auto",
+                  return_inverted=False):
     """Convert a Pillow image to a ``(c, h, w)`` uint8 array for a model.
+
+    The steps are those of this module's description: transparency
+    flattened, grey levels (or RGB), inverted when drawn dark on light,
+    background to 0 and ink stretched to 255, then laid out like an MNIST
+    digit (``"digit"``) or fitted whole (``"whole"``).
 
     Parameters
     ----------
     image : PIL.Image.Image
         Any size and mode.
-    shape : tuple of int
-        The model's ``input_shape_``, ``(channels, height, width)``;
-        channels must be 1 or 3.
+    shape : tuple of int, default=(1, 28, 28)
+        The model's input shape ``(channels, height, width)``, for instance
+        a fitted classifier's ``input_shape_``; channels must be 1 or 3.
     invert : bool, default=None
-        Invert grey levels; None decides from the border (see the module
-        docstring); RGB models are never inverted unless asked.
+        Invert grey levels; None decides from the border (a mostly light
+        border means dark ink on light paper); RGB images are never
+        inverted unless asked.
     layout : {"auto", "digit", "whole"}, default="auto"
-        See the module docstring; ``"auto"`` is ``"digit"`` for 1 channel and
-        ``"whole"`` for 3.
+        ``"digit"`` crops to the drawing, fits it into a box of 20/28 of the
+        height and width and centres its centre of mass, as MNIST was made;
+        ``"whole"`` fits the whole image keeping its aspect ratio and pads it;
+        ``"auto"`` is ``"digit"`` for 1 channel and ``"whole"`` for 3.
+    return_inverted : bool, default=False
+        Also return whether the grey levels were inverted.
 
     Returns
     -------
     pixels : ndarray of shape (c, h, w), dtype=uint8
-        Light ink on a dark background for 1-channel models.
+        Light ink on a dark background for 1-channel shapes.
     inverted : bool
-        Whether the grey levels were inverted.
+        Whether the grey levels were inverted; only with ``return_inverted``.
+
+    See Also
+    --------
+    read_image : Read an image file and convert it.
+
+    Examples
+    --------
+    >>> from PIL import Image, ImageDraw
+    >>> from skmnist.datasets import convert_image
+    >>> drawing = Image.new("L", (60, 90), 255)             # white paper
+    >>> ImageDraw.Draw(drawing).line([(30, 10), (30, 80)], fill=0, width=8)  # a black "1"
+    >>> pixels, inverted = convert_image(drawing, return_inverted=True)
+    >>> pixels.shape, pixels.dtype.name, inverted, int(pixels.max()), int(pixels[0, 0, 0])
+    ((1, 28, 28), 'uint8', True, 255, 0)
     """
     c, h, w = (int(s) for s in shape)
     if c not in (1, 3) or h < 2 or w < 2:
-        raise CLIError(
+        raise ValueError(
             f"the model takes input of shape {tuple(shape)}; image files can only be "
             "converted for models of 1-channel (grey) or 3-channel (RGB) images")
+    if layout not in ("auto", "digit", "whole"):
+        raise ValueError(f"unknown layout {layout!r}; use auto, digit or whole")
     if layout == "auto":
         layout = "digit" if c == 1 else "whole"
     image = _to_rgb_or_grey(image)
@@ -229,40 +230,53 @@ def convert_image(image, shape, *, invert=None, layout="auto"):
     fill = np.array([np.median(_border(ch)) for ch in pixels])
     if layout == "digit":
         out = _digit_layout(pixels, np.abs(grey - background), (h, w), fill)
-    elif layout == "whole":
-        out = _whole_layout(pixels, (h, w), fill)
     else:
-        raise CLIError(f"unknown layout {layout!r}; use auto, digit or whole")
-    return np.clip(np.rint(out), 0, 255).astype(np.uint8), bool(invert)
+        out = _whole_layout(pixels, (h, w), fill)
+    out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return (out, bool(invert)) if return_inverted else out
 
 
-def read_image(path, shape, *, invert=None, layout="auto"):
-    """Read an image file and convert it with :func:`convert_image`.
+def read_image(path, shape=(1, 28, 28), *, invert=None, layout="auto", return_inverted=False):
+    """Read an image file (PNG, JPEG, ...) as an MNIST-style ``(c, h, w)`` uint8 array.
+
+    Any size and mode: the file is converted with :func:`convert_image`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The image file.
+    shape : tuple of int, default=(1, 28, 28)
+        The model's input shape ``(channels, height, width)``.
+    invert : bool, default=None
+        Invert grey levels; None decides from the image's border.
+    layout : {"auto", "digit", "whole"}, default="auto"
+        See :func:`convert_image`.
+    return_inverted : bool, default=False
+        Also return whether the grey levels were inverted.
 
     Returns
     -------
     pixels : ndarray of shape (c, h, w), dtype=uint8
     inverted : bool
+        Only with ``return_inverted``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is not an image Pillow can read, or ``shape`` is not
+        that of 1- or 3-channel images.
+
+    See Also
+    --------
+    load_image_folder : Read a folder of images in class subfolders.
+
+    Examples
+    --------
+    >>> from skmnist.datasets import read_image
+    >>> pixels = read_image("my_digit.png")  # doctest: +SKIP
+    >>> clf.predict(pixels[None])  # doctest: +SKIP
     """
-    return convert_image(open_image(os.fspath(path)), shape, invert=invert, layout=layout)
-
-
-def model_input(images, model):
-    """uint8 ``(n, c, h, w)`` images in the pixel range the model was trained on.
-
-    Models trained on 0-255 pixels (all CLI-trained ones) get them as they
-    are; a model whose training mean is at most 1 was trained on 0-1 floats,
-    so it gets ``images / 255``.
-    """
-    mean = getattr(model, "input_mean_", None)
-    if mean is not None and np.size(mean) and float(np.max(np.abs(mean))) <= 1.0:
-        return images.astype(np.float32) / 255.0
-    return images
-
-
-def save_image(pixels, path):
-    """Write a ``(c, h, w)`` uint8 array as a PNG file (``predict --save-inputs``)."""
-    from PIL import Image
-
-    array = pixels[0] if pixels.shape[0] == 1 else pixels.transpose(1, 2, 0)
-    Image.fromarray(np.ascontiguousarray(array)).save(path)
+    return convert_image(_open_image(os.fspath(path)), shape, invert=invert, layout=layout,
+                         return_inverted=return_inverted)

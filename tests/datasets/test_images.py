@@ -1,20 +1,19 @@
-"""Image files to model input (skmnist/cli/_images.py)."""
+"""Image files as MNIST-style arrays (skmnist/datasets/_images.py)."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from skmnist.cli._common import CLIError
-from skmnist.cli._images import (
-    convert_image,
-    find_image_files,
-    model_input,
-    open_image,
-    read_image,
-    save_image,
-)
+from skmnist.datasets import read_image
+from skmnist.datasets import convert_image as _convert
+from skmnist.datasets._images import _open_image as open_image
 
-from .conftest import draw_digit
+from .._drawing import draw_digit
+
+
+def convert_image(image, shape, **kwargs):
+    """``(pixels, inverted)``, as the tests below read them."""
+    return _convert(image, shape, return_inverted=True, **kwargs)
 
 
 @pytest.mark.parametrize("size", [(50, 37), (37, 50), (300, 200), (28, 28), (9, 13)])
@@ -84,57 +83,25 @@ def test_blank_image_gives_zeros():
 
 
 def test_unsupported_model_input_is_an_error():
-    with pytest.raises(CLIError, match="1-channel .* or 3-channel"):
+    with pytest.raises(ValueError, match="1-channel .* or 3-channel"):
         convert_image(draw_digit((20, 20)), (1, 1, 64))
-    with pytest.raises(CLIError, match="shape"):
+    with pytest.raises(ValueError, match="shape"):
         convert_image(draw_digit((20, 20)), (2, 28, 28))
 
 
 def test_unreadable_files_are_one_line_errors(tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    with pytest.raises(CLIError, match="bad.png: cannot read the image") as info:
+    with pytest.raises(ValueError, match="bad.png: cannot read the image") as info:
         open_image(bad)
     assert "\n" not in str(info.value)
     truncated = tmp_path / "truncated.png"
     draw_digit((64, 64)).save(tmp_path / "ok.png")
     truncated.write_bytes((tmp_path / "ok.png").read_bytes()[:60])
-    with pytest.raises(CLIError, match="truncated.png: cannot read the image"):
+    with pytest.raises(ValueError, match="truncated.png: cannot read the image"):
         read_image(truncated, (1, 28, 28))
-    with pytest.raises(CLIError, match="no such file"):
+    assert read_image(tmp_path / "ok.png").shape == (1, 28, 28)  # the default MNIST shape
+    with pytest.raises(FileNotFoundError, match="no such file"):
         open_image(tmp_path / "missing.png")
 
 
-def test_find_image_files(tmp_path):
-    (tmp_path / "a" / "b").mkdir(parents=True)
-    draw_digit((10, 10)).save(tmp_path / "a" / "b" / "x.png")
-    draw_digit((10, 10)).save(tmp_path / "a" / "y.JPG")
-    (tmp_path / "a" / "notes.txt").write_text("not an image")
-    single = tmp_path / "z.data"
-    single.write_bytes(b"")
-    found = find_image_files([tmp_path / "a", single])
-    assert [p.name for p in found] == ["x.png", "y.JPG", "z.data"]
-    with pytest.raises(CLIError, match="no such file or directory"):
-        find_image_files([tmp_path / "nope.png"])
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(CLIError, match="no image files"):
-        find_image_files([tmp_path / "empty"])
-
-
-def test_model_input_matches_the_training_pixel_range():
-    class Model:
-        input_mean_ = np.array([[[33.0]]])
-
-    images = np.full((2, 1, 4, 4), 255, dtype=np.uint8)
-    assert model_input(images, Model()) is images
-    Model.input_mean_ = np.array([[[0.13]]])  # trained on 0-1 floats
-    assert model_input(images, Model()).max() == pytest.approx(1.0)
-
-
-def test_save_image_round_trip(tmp_path):
-    pixels = np.arange(3 * 5 * 4, dtype=np.uint8).reshape(3, 5, 4)
-    save_image(pixels, tmp_path / "rgb.png")
-    save_image(pixels[:1], tmp_path / "grey.png")
-    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "rgb.png")),
-                                  pixels.transpose(1, 2, 0))
-    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "grey.png")), pixels[0])
