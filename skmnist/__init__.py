@@ -1,16 +1,33 @@
-"""skmnist: PyTorch image classifiers as first-class scikit-learn estimators."""
+"""skmnist: PyTorch image classifiers as first-class scikit-learn estimators.
 
-from ._augment import BatchAugmenter
-from ._classifier import SkMNISTClassifier
-from ._finetune import SkMNISTFineTuner
+The public names are imported when first used (PEP 562), so that
+``import skmnist`` and the ``skmnist`` command's ``--help`` do not pay for
+torch and scikit-learn until an estimator is needed.
+"""
+
+import importlib
+
 from ._version import __version__
-from .persistence import load, save
 
-__all__ = [
-    "BatchAugmenter",
-    "SkMNISTClassifier",
-    "SkMNISTFineTuner",
-    "__version__",
-    "load",
-    "save",
-]
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "BatchAugmenter": "._augment",
+    "SkMNISTClassifier": "._classifier",
+    "SkMNISTFineTuner": "._finetune",
+    "load": ".persistence",
+    "save": ".persistence",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+        globals()[name] = value  # later lookups are plain attribute reads
+        return value
+    raise AttributeError(f"module 'skmnist' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

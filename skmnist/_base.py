@@ -79,17 +79,18 @@ _SCHEDULES = (None, "cosine", "step")
 # Seeded training reseeds torch's process-wide generator inside fork_rng;
 # fits in threads of one process take turns so they cannot reseed each other.
 _SEEDED_TRAINING_LOCK = threading.RLock()
-#: The estimator classes skmnist.save/load know, by class name.
-SAVEABLE = {}
 _CHECKPOINT_NAME = "checkpoint.skmnist"
 # Parameters that do not have to match for a fit to resume a checkpoint.
 _RESUME_IGNORES = {"resume", "verbose", "device", "checkpoint_dir", "pretrained", "warm_start"}
 
 
-def saveable(cls):
-    """Class decorator: :func:`skmnist.save` and :func:`skmnist.load` handle ``cls``."""
-    SAVEABLE[cls.__name__] = cls
-    return cls
+def load_saved(path, classes, *, device):
+    """The estimator saved in ``path``, whose class must be one of ``classes``."""
+    metadata, blobs = _archive.read_metadata(path)
+    cls = {c.__name__: c for c in classes}.get(metadata.get("class"))
+    if cls is None:
+        raise ValueError(f"{path!r} holds an unknown estimator class {metadata.get('class')!r}.")
+    return cls._from_saved_state(metadata, blobs, device=device, path=path)
 
 
 def _json_param(name, value):

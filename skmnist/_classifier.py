@@ -4,7 +4,7 @@ import inspect
 
 import torch
 
-from ._base import BaseSkMNIST, saveable
+from ._base import BaseSkMNIST
 from .models import get_model, list_models, model_hyperparameters
 from .models._registry import export_builders, import_builders
 
@@ -12,7 +12,6 @@ from .models._registry import export_builders, import_builders
 _ARCH_PARAMS = ("hidden_units", "channels", "dropout", "batch_norm")
 
 
-@saveable
 class SkMNISTClassifier(BaseSkMNIST):
     """A PyTorch image classifier (CNN, LeNet-5 or MLP) as a scikit-learn estimator.
 

@@ -9,7 +9,8 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted
 from torch.nn import functional as F
 
-from ._base import BaseSkMNIST, saveable
+from ._base import BaseSkMNIST, load_saved
+from ._classifier import SkMNISTClassifier
 from ._validation import check_choice, check_float, check_int
 from .models import get_model
 from .models._surgery import (
@@ -20,12 +21,10 @@ from .models._surgery import (
     replace_head,
     set_trainable,
 )
-from .persistence import load
 
 _HEADS = ("auto", "reuse", "replace", "reinit")
 
 
-@saveable
 class SkMNISTFineTuner(BaseSkMNIST):
     """Fine-tune a trained skmnist model on new data, possibly with new classes.
 
@@ -276,7 +275,8 @@ class SkMNISTFineTuner(BaseSkMNIST):
         """The fitted pretrained estimator (loaded when ``pretrained`` is a path)."""
         base = self.pretrained
         if isinstance(base, (str, os.PathLike)):
-            return load(base, device="cpu")
+            return load_saved(os.fspath(base), (SkMNISTClassifier, SkMNISTFineTuner),
+                              device="cpu")
         if isinstance(base, FrozenEstimator):
             base = base.estimator
         if not isinstance(base, BaseSkMNIST):

@@ -6,13 +6,18 @@ cannot run code) and a checksum; writes are atomic. The file format lives in
 :mod:`skmnist._archive`; what an estimator saves, and how it is rebuilt, is
 the estimator's own protocol (``_saved_state()`` and
 ``_from_saved_state()``, see :mod:`skmnist._base`). This module joins the
-two for the estimator classes marked ``@saveable``.
+two for the estimators of :data:`SAVEABLE`.
 """
 
 import os
 
 from . import _archive
-from ._base import SAVEABLE
+from ._base import load_saved
+from ._classifier import SkMNISTClassifier
+from ._finetune import SkMNISTFineTuner
+
+#: The estimator classes save and load know.
+SAVEABLE = {cls.__name__: cls for cls in (SkMNISTClassifier, SkMNISTFineTuner)}
 
 __all__ = ["load", "save"]
 
@@ -99,9 +104,4 @@ def load(path, *, device="auto"):
     >>> import skmnist
     >>> clf = skmnist.load("model.skmnist")  # doctest: +SKIP
     """
-    path = os.fspath(path)
-    metadata, blobs = _archive.read_metadata(path)
-    cls = SAVEABLE.get(metadata.get("class"))
-    if cls is None:
-        raise ValueError(f"{path!r} holds an unknown estimator class {metadata.get('class')!r}.")
-    return cls._from_saved_state(metadata, blobs, device=device, path=path)
+    return load_saved(os.fspath(path), tuple(SAVEABLE.values()), device=device)

@@ -134,3 +134,33 @@ def test_import_skmnist_does_not_import_the_cli():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def _imported_after(code):
+    probe = (f"{code}\nimport sys\n"
+             "print(sorted(m for m in ('torch', 'sklearn', 'skorch', 'optuna') if m in sys.modules))")
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip().splitlines()[-1]
+
+
+def test_import_skmnist_imports_no_torch_until_an_estimator_is_used():
+    assert _imported_after("import skmnist; skmnist.__version__") == "[]"
+    assert "torch" in _imported_after("from skmnist import SkMNISTClassifier")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["info", "--help"], ["train", "--help"],
+                                  ["search", "--help"], ["predict", "--help"]])
+def test_cli_help_imports_neither_torch_nor_sklearn(argv):
+    code = ("import contextlib, io, sys\nfrom skmnist.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            f"    try:\n        main({argv!r})\n    except SystemExit:\n        pass")
+    assert _imported_after(code) == "[]"
+
+
+def test_public_names_resolve_lazily():
+    assert sorted(skmnist.__all__) == skmnist.__all__
+    for name in skmnist.__all__:
+        assert getattr(skmnist, name) is not None
+        assert name in dir(skmnist)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        skmnist.nope
