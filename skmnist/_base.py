@@ -39,11 +39,14 @@ or start fresh, validate and encode the data, build the net (or reuse it),
 run the epochs.
 """
 
+import contextlib
+import glob
 import json
 import math
 import numbers
 import os
 import threading
+import warnings
 
 import numpy as np
 import torch
@@ -57,10 +60,12 @@ from skorch.callbacks import LRScheduler
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
-from . import _archive
+from . import _archive, _untrusted
 from ._augment import make_augmenter
+from ._doclinks import DocLinkMixin
 from ._engine import (
     OPTIMIZERS,
+    channel_mean_std,
     PRECISIONS,
     SkorchEngineNet,
     TensorBatchIterator,
@@ -72,7 +77,8 @@ from ._engine import (
     to_tensor,
 )
 from ._shapes import check_image_shape, fit_image_shape, image_input_shape, validate_pixels
-from ._training import EpochRunner
+from ._threads import ThreadPolicy, check_n_jobs
+from ._training import EpochRunner, seed_torch
 from ._validation import check_bool, check_choice, check_float, check_int
 
 _SCHEDULES = (None, "cosine", "step")
@@ -81,7 +87,8 @@ _SCHEDULES = (None, "cosine", "step")
 _SEEDED_TRAINING_LOCK = threading.RLock()
 _CHECKPOINT_NAME = "checkpoint.skmnist"
 # Parameters that do not have to match for a fit to resume a checkpoint.
-_RESUME_IGNORES = {"resume", "verbose", "device", "checkpoint_dir", "pretrained", "warm_start"}
+_RESUME_IGNORES = {"resume", "verbose", "device", "n_jobs", "checkpoint_dir", "pretrained",
+                   "warm_start"}
 
 
 def load_saved(path, classes, *, device):
@@ -111,7 +118,46 @@ def _json_param(name, value):
     )
 
 
-class BaseSkMNIST(ClassifierMixin, BaseEstimator):
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_float32_range(X):
+    """Refuse values the float32 network cannot represent (they would become infinity)."""
+    if X.dtype.kind == "f" and X.dtype.itemsize > 4 and X.size:
+        peak = float(np.abs(X).max())
+        if peak > _FLOAT32_MAX:
+            raise ValueError(
+                f"X holds values up to {peak:.3g} in absolute value, beyond the largest "
+                f"float32 number ({_FLOAT32_MAX:.3g}), the precision the network computes "
+                "in: they would become infinity. Rescale X (e.g. divide by its largest "
+                "value, or take a logarithm) before fitting or predicting.")
+
+
+def _label_kind(value):
+    if isinstance(value, (str, bytes, np.str_, np.bytes_)):
+        return "str"
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (numbers.Number, np.number)):
+        return "number"
+    return type(value).__name__
+
+
+def _check_one_label_type(y, name):
+    """Refuse labels of mixed types (``'0'`` and ``1``), which cannot be sorted."""
+    if y.dtype != object or len(y) == 0:
+        return
+    kinds = {}
+    for value in y:
+        kinds.setdefault(_label_kind(value), value)
+    if len(kinds) > 1:
+        examples = ", ".join(f"{v!r} ({k})" for k, v in kinds.items())
+        raise ValueError(
+            f"{name} mixes label types: {examples}. Labels must be of one type to be sorted "
+            f"into classes_; convert them, e.g. {name}.astype(str) or {name}.astype(int).")
+
+
+class BaseSkMNIST(DocLinkMixin, ClassifierMixin, BaseEstimator):
     """Shared core of the skmnist classifiers (see the module docstring for the hooks).
 
     Not an estimator of its own: use :class:`~skmnist.SkMNISTClassifier` or
@@ -131,6 +177,7 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
         "input_std_": "array",
         "interrupted_": "json",
         "_input_kind": "str",
+        "input_range_": "tuple",
     }
 
     # ------------------------------------------------------------- sklearn
@@ -215,6 +262,7 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
         check_float(self.tol, "tol", low=0)
         check_choice(self.precision, "precision", tuple(PRECISIONS))
         check_bool(self.compile, "compile")
+        check_n_jobs(self.n_jobs)
         check_int(self.verbose, "verbose", low=0)
         check_bool(self.warm_start, "warm_start")
         check_bool(self.resume, "resume")
@@ -227,11 +275,16 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
             raise ValueError("resume=True needs checkpoint_dir: the folder to resume from.")
         if self.random_state is not None and not isinstance(
             self.random_state, (numbers.Integral, np.random.RandomState)
-        ):
+        ) or isinstance(self.random_state, (bool, np.bool_)):
             raise ValueError(
                 f"random_state must be None, an int or a numpy RandomState, got "
                 f"{self.random_state!r}."
             )
+        if isinstance(self.random_state, numbers.Integral) and \
+                not 0 <= self.random_state < 2**32:
+            raise ValueError(
+                f"random_state must be between 0 and 2**32 - 1 (numpy's seed range), got "
+                f"{self.random_state!r}.")
         return resolve_device(self.device)
 
     # ---------------------------------------------------------------- data
@@ -239,6 +292,7 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
         """Check X; return an array of shape (n, c, h, w) (tabular: (n, 1, 1, d))."""
         fitted_shape = None if reset else self.input_shape_
         X = validate_pixels(self, X, reset=reset, fitted_shape=fitted_shape)
+        _check_float32_range(X)
         n = X.shape[0]
         if not reset:
             return X.reshape((n,) + tuple(self.input_shape_))
@@ -257,7 +311,9 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
 
         With ``fit_scaling`` the mean and standard deviation are learned from
         this data first (per channel for images, per feature for tabular
-        input), in float32 on the device: no float64 copy of the data set.
+        input): summed in float64 a chunk at a time (``channel_mean_std``), so
+        that no value representable in float32 can make them overflow, and
+        without a float64 copy of the data set.
         """
         Xt = to_tensor(X, device)
         if fit_scaling:
@@ -265,9 +321,7 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
                 self.input_mean_ = self.input_std_ = None
             else:
                 dims = (0, 2, 3) if self._input_kind == "image" else (0, 1, 2)
-                var, mean = torch.var_mean(Xt, dim=dims, correction=0, keepdim=True)
-                std = var.sqrt_()
-                std[std < 1e-6 * mean.abs().clamp_min(1.0)] = 1.0
+                mean, std = channel_mean_std(Xt, dims)
                 self.input_mean_ = mean[0].cpu().numpy()
                 self.input_std_ = std[0].cpu().numpy()
         if self.input_mean_ is not None:
@@ -280,6 +334,9 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         y = column_or_1d(y, warn=True)
+        _check_one_label_type(y, "y")
+        if classes is not None:
+            _check_one_label_type(np.asarray(classes).ravel(), "classes")
         check_classification_targets(y)
         if first:
             if classes is not None:
@@ -384,6 +441,7 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
         fresh = not resumed and (not hasattr(self, "net_") or not (incremental or self.warm_start))
         source = self._start_fresh() if fresh else None
         images, y_enc = self._validate_data(X, y, fresh=fresh, source=source, classes=classes)
+        self._record_input_range(images, fresh=fresh)
         if fresh:
             self._runner = EpochRunner(check_random_state(self.random_state).randint(2**31 - 1))
         valid = None
@@ -391,13 +449,15 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
             images, valid_images, y_enc, valid_y = self._split_validation(images, y_enc)
             valid = (valid_images, valid_y)
         cuda_devices = [device.index or 0] if device.type == "cuda" else []
-        with _SEEDED_TRAINING_LOCK, torch.random.fork_rng(devices=cuda_devices):
+        with _SEEDED_TRAINING_LOCK, torch.random.fork_rng(devices=cuda_devices), \
+                ThreadPolicy(self.n_jobs) as threads:
             if fresh:
-                torch.manual_seed(self._runner.seed)
+                seed_torch(self._runner.seed, device)
                 self._build_net(self._build_module(source), device)
             Xt = self._to_device_tensor(images, device, fit_scaling=fresh)
             yt = torch.as_tensor(y_enc, dtype=torch.long, device=device)
-            self._run(Xt, yt, valid, device, incremental=incremental, resumed=resumed)
+            self._run(Xt, yt, valid, device, incremental=incremental, resumed=resumed,
+                      threads=threads)
         return self
 
     def _start_fresh(self):
@@ -421,9 +481,14 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
             )
         return images, y_enc
 
-    def _run(self, Xt, yt, valid, device, *, incremental, resumed):
+    def _run(self, Xt, yt, valid, device, *, incremental, resumed, threads):
         """Train ``net_``: ``max_epochs`` (less what a resumed run did), or one for partial_fit."""
         net, runner = self.net_, self._runner
+
+        def before_epoch():
+            threads.recheck()
+            self._before_epoch()
+
         net.augment_fn = make_augmenter(self.augment, seed=runner.seed,
                                         image_shape=self._model_input_shape())
         net.train_split = None
@@ -438,7 +503,7 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
                 net, Xt, yt, n_epochs,
                 monitor="valid_loss" if valid is not None else "train_loss",
                 patience=self.n_iter_no_change, tol=self.tol, restore_best=valid is not None,
-                count_run=not incremental, before_epoch=self._before_epoch,
+                count_run=not incremental, before_epoch=before_epoch,
                 after_epoch=None if self.checkpoint_dir is None else self._write_checkpoint,
                 verbose=self.verbose, warn_stacklevel=4)
         finally:
@@ -498,9 +563,20 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
         _archive.write(self._checkpoint_path(), **self._saved_state())
 
     def _adopt_checkpoint(self):
-        """With ``resume``, take over the fitted state of the checkpoint; return whether."""
+        """With ``resume``, take over the fitted state of the checkpoint; return whether.
+
+        Temporary files that a killed checkpoint write left in the folder
+        (``.skmnist-*.tmp``: the file being written before its atomic rename)
+        are removed first.
+        """
         path = self._checkpoint_path()
-        if not self.resume or path is None or not os.path.exists(path):
+        if not self.resume or path is None:
+            return False
+        for stale in glob.glob(os.path.join(glob.escape(os.fspath(self.checkpoint_dir)),
+                                            ".skmnist-*.tmp")):
+            with contextlib.suppress(OSError):
+                os.unlink(stale)
+        if not os.path.exists(path):
             return False
         metadata, blobs = _archive.read_metadata(path)
         if metadata.get("class") != type(self).__name__:
@@ -560,35 +636,50 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
                 "optimizer": self.net_.optimizer_.state_dict()}
 
     @classmethod
-    def _from_saved_state(cls, metadata, blobs, *, device, path):
-        """Rebuild a fitted estimator from a file's metadata and tensor members."""
-        params = dict(metadata["params"])
-        for key in cls._tuple_params:
-            if isinstance(params.get(key), list):
-                params[key] = tuple(params[key])
-        estimator = cls(**params)
-        fitted = metadata["fitted"]
-        for name, kind in cls._saved_attributes.items():
-            if name in fitted:
-                setattr(estimator, name, _archive.decode(kind, fitted[name]))
-        estimator.interrupted_ = bool(getattr(estimator, "interrupted_", False))
-        estimator._runner = EpochRunner.from_state_dict({
-            "seed": fitted.get("_seed", 0), "n_iter": fitted.get("n_iter_", 0),
-            "run_epochs": fitted.get("_run_epochs", 0)})
+    def _from_saved_state(cls, metadata, members, *, device, path):
+        """Rebuild a fitted estimator from a file's metadata and (unread) tensor members.
+
+        The file is untrusted input (see :mod:`skmnist._untrusted`): the
+        parameters and fitted attributes are checked as ``fit`` checks them,
+        the architecture is built on the ``meta`` device to learn how large
+        the tensor members must be before they are inflated, and the tensors
+        are checked against it before the real network is built. Settings
+        of the machine that wrote the file (``device``, ``checkpoint_dir``,
+        ``resume``, ``n_jobs``, a ``pretrained`` path) are not obeyed:
+        ``device`` is the argument given here, the others are reset.
+        """
+        label = getattr(members, "label", repr(path))
         target = resolve_device(device)
+        estimator = _untrusted.checked_estimator(cls, metadata, device=device, label=label)
+        estimator._runner = EpochRunner.from_state_dict(
+            _untrusted.runner_state(metadata["fitted"], label))
+        _untrusted.check_history(metadata["history"], label)
+        _untrusted.check_layer_count(metadata, members.sizes["weights.pt"], label)
+        saved_arch = estimator.arch_
+        shapes = _untrusted.meta_module(estimator, label)
+        if estimator.arch_ != saved_arch:
+            raise ValueError(
+                f"{label}: arch_={saved_arch!r} is not the architecture its parameters build "
+                f"({estimator.arch_!r}). Refusing to load it.")
+        blobs = members.read(_untrusted.member_limits(shapes, label))
+        weights = _archive.read_tensors(blobs["weights.pt"], label=label, member="weights.pt")
+        _untrusted.check_weights(weights, shapes, label)
+        optimizer = _archive.read_tensors(blobs["optimizer.pt"], label=label,
+                                          member="optimizer.pt")
+        del blobs
         with torch.random.fork_rng(devices=[]):
             estimator._build_net(estimator._rebuild_module(), target)
+        module = estimator.net_.module_
+        optimizer = _untrusted.sanitized_optimizer_state(
+            optimizer, estimator.net_.optimizer_, label)
         try:
-            state = _archive.read_tensors(blobs["weights.pt"], target)
-            module = estimator.net_.module_
-            getattr(module, "_orig_mod", module).load_state_dict(state)
-            estimator.net_.optimizer_.load_state_dict(
-                _archive.read_tensors(blobs["optimizer.pt"], target))
-        except (RuntimeError, KeyError, ValueError) as exc:
+            getattr(module, "_orig_mod", module).load_state_dict(weights)
+            estimator.net_.optimizer_.load_state_dict(optimizer)
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise ValueError(
-                f"{path!r} does not match the architecture its metadata describes: {exc}"
-            ) from None
-        for row in metadata.get("history", []):
+                f"{label} does not match the architecture its metadata describes ({exc}). "
+                "Refusing to load it.") from None
+        for row in metadata["history"]:
             estimator.net_.history.new_epoch()
             for key, value in row.items():
                 if key != "batches":
@@ -602,12 +693,53 @@ class BaseSkMNIST(ClassifierMixin, BaseEstimator):
         except StopIteration:
             return torch.device("cpu")
 
+    def _record_input_range(self, images, *, fresh):
+        """``input_range_``: the smallest and largest value seen in fit (and partial_fit)."""
+        if not images.size:
+            return
+        low, high = float(images.min()), float(images.max())
+        if not fresh and getattr(self, "input_range_", None) is not None:
+            low, high = min(low, self.input_range_[0]), max(high, self.input_range_[1])
+        self.input_range_ = (low, high)
+
+    def _warn_if_out_of_range(self, images):
+        """Warn when X is on another scale than the training data (0-255 against 0-1)."""
+        seen = getattr(self, "input_range_", None)
+        if seen is None or not images.size:
+            return
+        low, high = seen
+        span = max(high - low, 1e-12)
+        got_low, got_high = float(images.min()), float(images.max())
+        outside = got_high > high + span or got_low < low - span
+        compressed = (self._input_kind == "image" and 0 < got_high - got_low < span / 50
+                      and max(abs(got_low), abs(got_high)) < max(abs(low), abs(high)) / 50)
+        if outside or compressed:
+            warnings.warn(
+                f"X lies far outside the values {type(self).__name__} was fitted on: its "
+                f"values span [{got_low:.4g}, {got_high:.4g}], the training data's "
+                f"[{low:.4g}, {high:.4g}]. Predictions for data on another scale are "
+                "meaningless: scale X as the training data was (e.g. 0-255 pixels against "
+                "0-1 floats: divide by 255, or multiply).", UserWarning, stacklevel=3)
+
     def _logits(self, X):
         check_is_fitted(self)
         images = self._validate_X(X, reset=False)
+        self._warn_if_out_of_range(images)
         device = self._inference_device()
-        Xt = self._to_device_tensor(images, device)
-        return predict_logits(self.net_, Xt, inference_chunk_size(device))
+        with ThreadPolicy(getattr(self, "n_jobs", None)):
+            Xt = self._to_device_tensor(images, device)
+            logits = predict_logits(self.net_, Xt, inference_chunk_size(device))
+        finite = torch.isfinite(logits).all(dim=1)
+        if not bool(finite.all()):
+            bad = (~finite).nonzero()[:, 0]
+            raise ValueError(
+                f"The network's output is not finite (NaN or infinity) for {len(bad)} of the "
+                f"{len(logits)} samples of X (the first is row {int(bad[0])}), so they have no "
+                "probabilities and no label. X probably holds values far outside those it was "
+                f"fitted on (largest absolute value in these rows: "
+                f"{float(np.abs(images[bad.numpy()]).max()):.3g}); check its scale, e.g. "
+                "0-1 floats against 0-255 pixels.")
+        return logits
 
     def predict_proba(self, X):
         """Class probabilities for X.

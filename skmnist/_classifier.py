@@ -12,6 +12,19 @@ from .models._registry import export_builders, import_builders
 _ARCH_PARAMS = ("hidden_units", "channels", "dropout", "batch_norm")
 
 
+def _edit_distance(a, b):
+    """Edits (insert, delete, substitute, swap two neighbours) turning ``a`` into ``b``."""
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            row.append(min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb)))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
 class SkMNISTClassifier(BaseSkMNIST):
     """A PyTorch image classifier (CNN, LeNet-5 or MLP) as a scikit-learn estimator.
 
@@ -97,6 +110,15 @@ class SkMNISTClassifier(BaseSkMNIST):
     compile : bool, default=False
         Compile the module with ``torch.compile`` (through skorch's
         ``compile`` option): slower first epoch, faster later ones on GPUs.
+    n_jobs : int, default=None
+        CPU threads torch uses inside ``fit`` and ``predict`` (the meaning
+        XGBoost and LightGBM give it). None uses the cores that other
+        processes leave idle, looking again every few seconds of a long fit,
+        at most ``torch.get_num_threads()``: threads that wait for a busy
+        core make training several times slower. An int pins the count,
+        which also makes results reproducible bit for bit (the order of
+        floating-point sums depends on it); -1 means every core. The
+        caller's torch setting is restored afterwards.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, dropout and the validation
         split. With an int, ``fit`` is reproducible on the CPU. Torch's
@@ -133,6 +155,9 @@ class SkMNISTClassifier(BaseSkMNIST):
         The mean used to standardise inputs (per channel or per feature).
     input_std_ : ndarray or None
         The standard deviation used to standardise inputs.
+    input_range_ : tuple of float
+        The smallest and largest input value seen in ``fit`` (and
+        ``partial_fit``); ``predict`` warns when X lies far outside it.
     device_ : torch.device
         The device the model was trained on.
     net_ : SkorchEngineNet
@@ -196,6 +221,7 @@ class SkMNISTClassifier(BaseSkMNIST):
         device="auto",
         precision="32",
         compile=False,
+        n_jobs=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -223,6 +249,7 @@ class SkMNISTClassifier(BaseSkMNIST):
         self.device = device
         self.precision = precision
         self.compile = compile
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -254,13 +281,20 @@ class SkMNISTClassifier(BaseSkMNIST):
                 f"builder callable, got {self.arch!r}."
             )
         if isinstance(self.arch, str) and self.arch != "auto" and self.arch not in list_models():
-            raise ValueError(
-                f"Unknown arch={self.arch!r}. Known architectures: 'auto', "
-                f"{', '.join(repr(m) for m in list_models())}. Architectures registered "
-                "with skmnist.models.register_model exist only in the process that "
-                "registered them (and in processes the estimator is pickled to): register "
-                "it in this process, or pass the builder function itself as arch."
-            )
+            known = ["auto", *list_models()]
+            close = [m for m in known if _edit_distance(self.arch.lower(), m) <= 1 + (len(m) > 5)]
+            message = (f"Unknown arch={self.arch!r}. Known architectures: "
+                       f"{', '.join(repr(m) for m in known)}.")
+            if close:  # most likely a typo
+                message += f" Did you mean {close[0]!r}?"
+            else:
+                message += (
+                    " If it is an architecture you registered with "
+                    "skmnist.models.register_model: registrations exist only in the process "
+                    "that made them (and in processes the estimator is pickled to), so "
+                    "register it in this process, or pass the builder function itself as "
+                    "arch.")
+            raise ValueError(message)
         if self.module_params is not None and not isinstance(self.module_params, dict):
             raise ValueError(f"module_params must be a dict or None, got {self.module_params!r}.")
 

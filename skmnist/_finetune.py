@@ -109,6 +109,15 @@ class SkMNISTFineTuner(BaseSkMNIST):
         Forward-pass precision.
     compile : bool, default=False
         Compile the module with ``torch.compile``.
+    n_jobs : int, default=None
+        CPU threads torch uses inside ``fit`` and ``predict`` (the meaning
+        XGBoost and LightGBM give it). None uses the cores that other
+        processes leave idle, looking again every few seconds of a long fit,
+        at most ``torch.get_num_threads()``: threads that wait for a busy
+        core make training several times slower. An int pins the count,
+        which also makes results reproducible bit for bit (the order of
+        floating-point sums depends on it); -1 means every core. The
+        caller's torch setting is restored afterwards.
     random_state : int, RandomState instance or None, default=None
         Seeds the new head, shuffling, dropout and validation split.
     verbose : int, default=0
@@ -150,6 +159,9 @@ class SkMNISTFineTuner(BaseSkMNIST):
         Mean used to standardise the new data.
     input_std_ : ndarray or None
         Standard deviation used to standardise the new data.
+    input_range_ : tuple of float
+        The smallest and largest input value seen in ``fit`` (and
+        ``partial_fit``); ``predict`` warns when X lies far outside it.
     device_ : torch.device
         The training device.
     net_ : SkorchEngineNet
@@ -214,6 +226,7 @@ class SkMNISTFineTuner(BaseSkMNIST):
         device="auto",
         precision="32",
         compile=False,
+        n_jobs=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -240,6 +253,7 @@ class SkMNISTFineTuner(BaseSkMNIST):
         self.device = device
         self.precision = precision
         self.compile = compile
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -266,14 +280,14 @@ class SkMNISTFineTuner(BaseSkMNIST):
         check_int(self.unfreeze_epoch, "unfreeze_epoch", low=0, allow_none=True)
         check_float(self.backbone_lr_factor, "backbone_lr_factor", low=0)
         check_choice(self.head, "head", _HEADS)
-        if self.pretrained is None:
-            raise ValueError(
-                "pretrained is required: a fitted SkMNISTClassifier (or fine-tuner), a "
-                "FrozenEstimator wrapping one, or the path of a model saved with skmnist.save.")
 
     def _model_source(self):
         """The fitted pretrained estimator (loaded when ``pretrained`` is a path)."""
         base = self.pretrained
+        if base is None:
+            raise ValueError(
+                "pretrained is required: a fitted SkMNISTClassifier (or fine-tuner), a "
+                "FrozenEstimator wrapping one, or the path of a model saved with skmnist.save.")
         if isinstance(base, (str, os.PathLike)):
             return load_saved(os.fspath(base), (SkMNISTClassifier, SkMNISTFineTuner),
                               device="cpu")
@@ -363,16 +377,43 @@ class SkMNISTFineTuner(BaseSkMNIST):
         is what the builder itself makes for ``n_classes`` outputs.
         """
         recipe = self.base_recipe_
+        shape = self.model_input_shape_
+        if not (isinstance(recipe, dict) and {"arch", "params", "input_shape"} <= set(recipe)
+                and isinstance(recipe["params"], (dict, type(None)))):
+            raise ValueError(
+                "base_recipe_ must be {'arch': ..., 'params': {...}, 'input_shape': [c, h, w]}, "
+                f"got {recipe!r:.200}.")
         if recipe.get("arch") is None:
             raise ValueError(
                 "This fine-tuned model was built from a custom (callable) architecture, which "
                 "cannot be rebuilt from a saved file; use pickle/joblib for it (trusted files "
                 "only).")
-        c, h, w = recipe["input_shape"]
+        if len(shape) != 3 or not all(isinstance(s, int) and s >= 1 for s in shape) \
+                or list(recipe["input_shape"]) != list(shape):
+            raise ValueError(
+                f"model_input_shape_={shape} and base_recipe_'s input_shape="
+                f"{recipe['input_shape']!r} must be the same 3 positive integers.")
+        if (self._input_kind == "tabular" and tuple(self.input_shape_) != tuple(shape)) or (
+                self.input_shape_[0] != shape[0] and 1 not in (self.input_shape_[0], shape[0])):
+            raise ValueError(
+                f"input_shape_={self.input_shape_} ({self._input_kind}) cannot be adapted to "
+                f"the pretrained input {tuple(shape)}: only images are resized, and only "
+                "1 <-> N channels adapted.")
+        classes = self.pretrained_classes_
+        if classes.ndim != 1 or len(classes) < 1 or not isinstance(self.head_replaced_, bool) \
+                or (not self.head_replaced_ and len(classes) != len(self.classes_)):
+            raise ValueError(
+                "pretrained_classes_ and head_replaced_ do not fit classes_: a reused head "
+                "has as many classes as the pretrained model.")
+        c, h, w = shape
         params = {k: tuple(v) if isinstance(v, list) else v
                   for k, v in (recipe["params"] or {}).items()}
         module = get_model(recipe["arch"], in_channels=c, height=h, width=w,
                            n_classes=len(self.classes_), **params)
+        blocks = block_names(module)
+        if not isinstance(self.frozen_, list) or any(b not in blocks for b in self.frozen_):
+            raise ValueError(f"frozen_={self.frozen_!r:.200} must list blocks of the "
+                             f"architecture, which has {blocks}.")
         return set_trainable(module, self.frozen_, False)
 
     def _net_params(self, module):

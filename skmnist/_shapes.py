@@ -159,6 +159,83 @@ def fit_image_shape(X, image_shape=None, *, required=None):
     return image_input_shape(X, image_shape)
 
 
+def check_numeric_kind(X, name):
+    """Refuse dates, durations and categories in X (an array or a DataFrame), naming them.
+
+    numpy reads ``datetime64``/``timedelta64`` values as numbers of their unit
+    and a categorical column could be read as its codes; either would train a
+    model on something the user did not mean. Columns of another
+    non-numeric type are named when they cannot be read as numbers.
+    """
+    how = ("convert them to numbers first (e.g. seconds with .astype('int64'), category "
+           "codes or one-hot columns) or drop them")
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None and hasattr(dtypes, "items"):  # a DataFrame
+        for column, dtype in dtypes.items():
+            kind = getattr(dtype, "kind", "O")
+            if kind in "biuf":
+                continue
+            if kind in "mM" or str(dtype) in ("category", "string") or \
+                    str(dtype).startswith(("period", "interval")):
+                raise ValueError(
+                    f"X column {column!r} has dtype {dtype}, not numbers: {name} needs "
+                    f"pixel values or numeric features; {how}.")
+            try:
+                np.asarray(X[column], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"X column {column!r} (dtype {dtype}) holds values that are not "
+                    f"numbers, e.g. {X[column].iloc[0]!r}: {name} needs pixel values or "
+                    f"numeric features; {how}.") from None
+        return
+    dtype = getattr(X, "dtype", None)
+    if getattr(dtype, "kind", None) in ("m", "M"):
+        raise ValueError(
+            f"X holds {dtype} values (dates or durations), not numbers: {name} needs pixel "
+            f"values or numeric features; {how}.")
+
+
+def _check_not_one_sample(X, name, fitted_shape):
+    """Say how to pass one sample: a 1-D row, or one image without its batch axis.
+
+    scikit-learn's own message for 1-D input prints the whole array; and one
+    ``(28, 28)`` image reads as 28 samples of 28 features.
+    """
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        if not isinstance(X, (list, tuple)):
+            return  # other array-likes: check_array explains
+        shape, item = [], X  # nested lists: the shape along the first elements
+        while isinstance(item, (list, tuple)) and len(item):
+            shape.append(len(item))
+            item = item[0]
+    shape = tuple(shape)
+    if len(shape) == 1:
+        size = shape[0]
+        if fitted_shape is not None and math.prod(fitted_shape) == size:
+            hint = (f"pass it as one sample, X.reshape(1, -1) (or X[None]): one "
+                    f"{_describe(fitted_shape)} of {size} values.")
+        else:
+            hint = ("pass one sample as X.reshape(1, -1), or many samples of one feature as "
+                    "X.reshape(-1, 1).")
+        raise ValueError(f"Expected 2D array, got 1D array of shape ({size},) instead: "
+                         f"{name} takes a 2-D array of samples (rows). Reshape your data: "
+                         f"{hint}")
+    if fitted_shape is None:
+        return
+    c, h, w = fitted_shape
+    if (c == 1 and shape == (h, w) and h > 1) or (c > 1 and shape == (c, h, w)):
+        raise ValueError(
+            f"X has shape {shape}: that is one {_describe(fitted_shape)}, not a batch of "
+            f"them ({name} reads the first axis as the samples). Pass one image as a batch "
+            "of one: img[None] (or img.reshape(1, -1)).")
+
+
+def _describe(shape):
+    c, h, w = shape
+    return f"{h}x{w} image" if c == 1 else f"{c}-channel {h}x{w} image"
+
+
 def validate_pixels(estimator, X, *, reset, dtype="numeric", fitted_shape=None):
     """Validate flat or image input; ``n_features_in_`` counts values per sample.
 
@@ -193,9 +270,17 @@ def validate_pixels(estimator, X, *, reset, dtype="numeric", fitted_shape=None):
         The validated array, of the input's shape.
     """
     name = type(estimator).__name__
+    check_numeric_kind(X, name)
+    _check_not_one_sample(X, name, fitted_shape if not reset else None)
     if hasattr(X, "columns"):
         return validate_data(estimator, X, reset=reset, dtype=dtype)
-    X_checked = check_array(X, dtype=dtype, allow_nd=True, estimator=estimator, input_name="X")
+    try:
+        X_checked = check_array(X, dtype=dtype, allow_nd=True, estimator=estimator,
+                                input_name="X")
+    except TypeError as exc:  # e.g. an object array of datetime or dict values
+        raise TypeError(
+            f"X must hold numbers (pixel values or numeric features) for {name}, but "
+            f"its values could not be read as numbers: {exc}.") from None
     if X_checked.ndim > 4:
         raise ValueError(
             "X must be 2-D (n_samples, n_features), 3-D (n_samples, height, width) or "

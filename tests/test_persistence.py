@@ -29,7 +29,7 @@ def fitted(data):
 def test_round_trip_identical_predictions(fitted, data, tmp_path):
     X, _ = data
     path = save(fitted, tmp_path / "m.skmnist")
-    loaded = load(path)
+    loaded = load(path, device="cpu")
     assert type(loaded) is SkMNISTClassifier
     np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
     np.testing.assert_array_equal(loaded.predict(X), fitted.predict(X))

@@ -132,3 +132,38 @@ def test_validate_pixels_counts_values_per_sample():
         validate_pixels(est, np.zeros((3, 1, 1, 4, 4)), reset=True)
     with pytest.raises(ValueError, match="NaN"):
         validate_pixels(est, np.full((3, 4, 4), np.nan), reset=True)
+
+
+# ------------------------------------------------------------------ one sample
+@pytest.fixture(scope="module")
+def fitted_on_digits():
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 256, (30, 784)).astype(np.uint8)
+    return SkMNISTClassifier(**FAST).fit(X, np.arange(30) % 2), X
+
+
+def test_one_image_without_its_batch_axis_says_how_to_pass_it(fitted_on_digits):
+    clf, X = fitted_on_digits
+    for one in (X[0].reshape(28, 28), X[0].reshape(28, 28).tolist()):
+        with pytest.raises(ValueError, match=r"one 28x28 image, not a batch .*img\[None\]"):
+            clf.predict(one)
+    assert clf.predict(X[0].reshape(1, 28, 28)).shape == (1,)  # a batch of one is fine
+
+
+def test_a_flat_row_says_how_to_reshape_without_dumping_it(fitted_on_digits):
+    clf, X = fitted_on_digits
+    with pytest.raises(ValueError, match=r"shape \(784,\) .* X.reshape\(1, -1\) .* 28x28") as exc:
+        clf.predict(X[0])
+    assert "[" not in str(exc.value).split("reshape")[0]  # no array printed
+    with pytest.raises(ValueError, match=r"Reshape your data: pass one sample"):
+        SkMNISTClassifier(**FAST).fit(X[0], [0, 1])
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array of shape"):
+        ImageReshaper().fit(X[0])
+
+
+def test_rgb_image_without_batch_axis():
+    rng = np.random.RandomState(0)
+    X = rng.rand(12, 3, 8, 8)
+    clf = SkMNISTClassifier(**FAST).fit(X, np.arange(12) % 2)
+    with pytest.raises(ValueError, match="one 3-channel 8x8 image"):
+        clf.predict(X[0])

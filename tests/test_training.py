@@ -9,13 +9,13 @@ from skmnist._engine import SkorchEngineNet, TensorBatchIterator
 from skmnist._training import EpochRunner, lr_scheduler, rest
 
 
-def _net(lr=0.1, schedule=True):
+def _net(lr=0.1, schedule=True, optimizer=torch.optim.SGD):
     torch.manual_seed(0)
     callbacks = [("lr", LRScheduler(torch.optim.lr_scheduler.StepLR, step_size=1,
                                     gamma=0.5))] if schedule else []
     net = SkorchEngineNet(
         module=torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)),
-        criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.SGD, lr=lr,
+        criterion=torch.nn.CrossEntropyLoss, optimizer=optimizer, lr=lr,
         batch_size=8, iterator_train=TensorBatchIterator, iterator_train__shuffle=True,
         iterator_valid=TensorBatchIterator, train_split=None, classes=[0, 1],
         callbacks=callbacks, device="cpu", verbose=0)
@@ -141,3 +141,52 @@ def test_rest_puts_the_net_in_eval_mode():
     net.module_.train()
     rest(net)
     assert not net.module_.training
+
+
+@pytest.mark.parametrize("interrupted_epoch", [1, 2])
+def test_training_on_after_ctrl_c_equals_an_uninterrupted_run(data, monkeypatch,
+                                                              interrupted_epoch):
+    """The undo restores everything an epoch changes (weights, Adam's moments, steps)."""
+    X, y = data
+    reference, runner = _net(lr=0.01, optimizer=torch.optim.Adam), EpochRunner(0)
+    runner.begin(reference, X, y, new_run=True)
+    runner.run(reference, X, y, 3)
+
+    net, runner = _net(lr=0.01, optimizer=torch.optim.Adam), EpochRunner(0)
+    runner.begin(net, X, y, new_run=True)
+    runner.run(net, X, y, interrupted_epoch - 1)
+    original = SkorchEngineNet.train_step
+    calls = {"n": 0}
+
+    def train_step(self, batch, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # the third batch of the interrupted epoch (of 4)
+            raise KeyboardInterrupt
+        return original(self, batch, **kwargs)
+
+    monkeypatch.setattr(SkorchEngineNet, "train_step", train_step)
+    with pytest.warns(UserWarning, match="interrupted"):
+        assert runner.run(net, X, y, 1) is True
+    monkeypatch.undo()
+    runner.run(net, X, y, 3 - runner.n_iter)
+    for key, value in reference.module_.state_dict().items():
+        assert torch.equal(value, net.module_.state_dict()[key]), key
+    ref_state, state = reference.optimizer_.state_dict(), net.optimizer_.state_dict()
+    assert ref_state["param_groups"] == state["param_groups"]
+    for p in ref_state["state"]:
+        for key in ref_state["state"][p]:
+            assert torch.equal(ref_state["state"][p][key], state["state"][p][key]), key
+
+
+def test_a_fitted_model_keeps_no_training_data(data):
+    import pickle
+
+    from skmnist import SkMNISTClassifier
+
+    X, y = data
+    clf = SkMNISTClassifier(arch="mlp", hidden_units=(4,), max_epochs=2, device="cpu",
+                            random_state=0).fit(X.numpy().reshape(len(X), -1), y.numpy())
+    assert getattr(clf.net_, "_dataset_cache", None) is None
+    clf.partial_fit(X.numpy().reshape(len(X), -1), y.numpy())
+    assert getattr(clf.net_, "_dataset_cache", None) is None
+    assert len(pickle.dumps(clf)) < 200_000

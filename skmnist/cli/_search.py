@@ -24,7 +24,13 @@ import importlib.util
 import json
 import os
 
-from ._common import EXIT_OK, add_data_arguments, add_device_argument, add_image_arguments
+from ._common import (
+    EXIT_OK,
+    add_data_arguments,
+    add_device_argument,
+    add_image_arguments,
+    plural,
+)
 
 if importlib.util.find_spec("optuna") is None:  # checked without importing it
     raise ImportError("optuna is not installed (pip install optuna)")
@@ -143,15 +149,16 @@ def run_search(args):
     )
     where = args.storage or "memory"
     print(f"Searching {args.space} with sampler={args.sampler} on {len(y)} {args.data} images, "
-          f"cv={args.cv}, {args.epochs} epochs, pruner={args.pruner}; study "
+          f"cv={args.cv}, {plural(args.epochs, 'epoch')}, pruner={args.pruner}; study "
           f"{args.study_name or '(new)'} in {where}.", flush=True)
     search.fit(X, y)
     rows = summary_rows(search)
     res = search.cv_results_
     epochs = int(res["epochs_trained"].sum()) * search.n_splits_
-    print(f"\nStudy {search.study_.study_name}: {len(rows)} trials evaluated "
+    print(f"\nStudy {search.study_.study_name}: {plural(len(rows), 'trial')} evaluated "
           f"({int((res['state'] == 'COMPLETE').sum())} complete, "
-          f"{int((res['state'] == 'PRUNED').sum())} pruned), {epochs} fold-epochs trained.")
+          f"{int((res['state'] == 'PRUNED').sum())} pruned), {plural(epochs, 'fold-epoch')} "
+          "trained.")
     print(markdown_table(rows, limit=10))
     print(f"\nbest: {search.best_params_} (cv score {search.best_score_:.4f})")
     if args.output:

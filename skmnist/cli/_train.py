@@ -4,6 +4,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -31,6 +32,13 @@ def _add_output_arguments(parser, default):
     parser.add_argument("--no-report", action="store_true",
                         help="do not write the report (plots, report.md, metrics.json)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no per-epoch table")
+
+
+def _fit_quietly(model, X, y):
+    """``model.fit(X, y)`` without the estimator's Ctrl-C warning: _finish says it once."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Training interrupted", category=UserWarning)
+        model.fit(X, y)
 
 
 def _training_data(args, data):
@@ -98,7 +106,7 @@ def cmd_train(args):
     print(f"Training {args.arch!r} on {len(X)} {data.name} images "
           f"({len(np.unique(y))} classes), testing on {len(data.y_test)}.", flush=True)
     start = time.perf_counter()
-    clf.fit(X, y)
+    _fit_quietly(clf, X, y)
     fit_seconds = time.perf_counter() - start
     print(f"arch={clf.arch_} device={clf.device_} epochs={clf.n_iter_} "
           f"fit_time={fit_seconds:.1f}s")
@@ -177,7 +185,7 @@ def cmd_finetune(args):
         if before is not None:
             print(f"Held-out accuracy before fine-tuning: {before:.4f}")
     start = time.perf_counter()
-    tuner.fit(X, y)
+    _fit_quietly(tuner, X, y)
     fit_seconds = time.perf_counter() - start
     head = "reinit" if tuner.head == "reinit" else "new" if tuner.head_replaced_ else "reused"
     print(f"frozen={','.join(tuner.frozen_) or 'none'} head={head} device={tuner.device_} "

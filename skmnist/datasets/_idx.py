@@ -8,6 +8,7 @@ dimension. The MNIST files are distributed gzip-compressed.
 
 import contextlib
 import gzip
+import math
 import os
 import struct
 import uuid
@@ -27,6 +28,10 @@ _CODE_TO_DTYPE = {
 }
 _DTYPE_TO_CODE = {dtype.newbyteorder("="): code for code, dtype in _CODE_TO_DTYPE.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
+#: The most dimensions an IDX file may have here (MNIST's have 1 or 3).
+MAX_NDIM = 32
+# Deflate inflates at most 1032-fold: a header claiming more is a lie.
+_MAX_DEFLATE_RATIO = 1032
 
 
 def _describe_codes():
@@ -72,8 +77,12 @@ def read_idx(path):
 
     Notes
     -----
-    The whole file is read into memory; MNIST's largest file is 47 MB once
-    decompressed.
+    The whole array is read into memory; MNIST's largest file is 47 MB once
+    decompressed. The file is untrusted input: the header is read first, and
+    exactly the bytes it announces are then read (or, for gzip data,
+    inflated), never more, so a small file cannot make the reader inflate
+    gigabytes; a header announcing more than the file can hold, more than
+    32 dimensions, or trailing data is a ``ValueError``.
 
     Examples
     --------
@@ -87,52 +96,120 @@ def read_idx(path):
     array([7, 2, 1], dtype=uint8)
     """
     path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(
-                f"{path}: corrupt or truncated gzip data ({exc})."
-            ) from exc
+    with open(path, "rb") as fh:
+        compressed = fh.read(2) == _GZIP_MAGIC
+        fh.seek(0)
+        if compressed:
+            return _read_gzip(path, fh, os.fstat(fh.fileno()).st_size)
+        return _read_stream(path, fh, os.fstat(fh.fileno()).st_size)
 
-    if len(raw) < 4:
+
+def _read_gzip(path, fh, file_size):
+    try:
+        with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
+            return _read_stream(path, gz, None, compressed_size=file_size)
+    except (OSError, EOFError, zlib.error) as exc:
+        # gzip.BadGzipFile is an OSError; EOFError: the stream ends early.
+        raise ValueError(f"{path}: corrupt or truncated gzip data ({exc}).") from exc
+
+
+def _read_exactly(stream, n):
+    """Up to ``n`` bytes of ``stream`` (fewer only at its end)."""
+    chunks, left = [], n
+    while left > 0:
+        chunk = stream.read(left)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_stream(path, stream, file_size, *, compressed_size=None):
+    """Header first, then exactly the data it announces: never more is read or inflated.
+
+    ``file_size`` is the size of an uncompressed file; for gzip data it is
+    None and ``compressed_size`` bounds what the header may claim (deflate
+    expands at most about 1032-fold).
+    """
+    head = _read_exactly(stream, 4)
+    if len(head) < 4:
         raise ValueError(
-            f"{path}: not an IDX file: it holds {len(raw)} bytes, fewer than "
+            f"{path}: not an IDX file: it holds {len(head)} bytes, fewer than "
             "the 4-byte magic number."
         )
-    if raw[0] != 0 or raw[1] != 0:
+    if head[0] != 0 or head[1] != 0:
         raise ValueError(
-            f"{path}: not an IDX file: bad magic number {raw[:4].hex(' ')} "
+            f"{path}: not an IDX file: bad magic number {head.hex(' ')} "
             "(an IDX file starts with two zero bytes, a type code and the "
             "number of dimensions)."
         )
-    code, ndim = raw[2], raw[3]
+    code, ndim = head[2], head[3]
     if code not in _CODE_TO_DTYPE:
         raise ValueError(
             f"{path}: unknown IDX type code 0x{code:02X}; known codes are "
             f"{_describe_codes()}."
         )
+    if ndim > MAX_NDIM:
+        raise ValueError(
+            f"{path}: the header claims {ndim} dimensions; skmnist reads IDX files of at "
+            f"most {MAX_NDIM} (MNIST's have 1 or 3). The file is damaged or not an IDX file."
+        )
     header_size = 4 + 4 * ndim
-    if len(raw) < header_size:
+    dims = _read_exactly(stream, 4 * ndim)
+    if len(dims) < 4 * ndim:
+        held = 4 + len(dims) if file_size is None else file_size
         raise ValueError(
             f"{path}: truncated IDX header: {ndim} dimensions need a "
-            f"{header_size}-byte header but the file holds {len(raw)} bytes."
+            f"{header_size}-byte header but the file holds {held} bytes."
         )
-    shape = struct.unpack(f">{ndim}I", raw[4:header_size])
+    shape = struct.unpack(f">{ndim}I", dims)
     dtype = _CODE_TO_DTYPE[code]
-    expected = int(np.prod(shape, dtype=np.uint64)) * dtype.itemsize
-    actual = len(raw) - header_size
-    if actual != expected:
-        problem = "truncated" if actual < expected else "trailing bytes"
+    # Python integers: the product of the dimensions never wraps around.
+    expected = math.prod(shape) * dtype.itemsize
+    described = (f"shape {shape} of {dtype.newbyteorder('=').name} needs {expected} bytes "
+                 "of data")
+    if file_size is not None:
+        actual = file_size - header_size
+        if actual != expected:
+            problem = "truncated" if actual < expected else "trailing bytes"
+            raise ValueError(
+                f"{path}: data size does not match the header ({problem}): {described} "
+                f"but the file holds {actual}."
+            )
+    elif expected > _MAX_DEFLATE_RATIO * compressed_size + 2**20:
         raise ValueError(
-            f"{path}: data size does not match the header ({problem}): shape "
-            f"{shape} of {dtype.newbyteorder('=').name} needs {expected} bytes "
-            f"of data but the file holds {actual}."
+            f"{path}: data size does not match the header (truncated): {described}, more "
+            f"than {compressed_size} bytes of gzip data can hold."
         )
-    array = np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape)
-    # astype copies: the result is writable, native-endian and owns its memory.
-    return array.astype(dtype.newbyteorder("="))
+    array = np.empty(shape, dtype=dtype)
+    buffer = memoryview(array.reshape(-1).view(np.uint8))
+    filled = 0
+    while filled < expected:
+        n = stream.readinto(buffer[filled:filled + 2**24])
+        if not n:
+            break
+        filled += n
+    if filled < expected:
+        raise ValueError(
+            f"{path}: data size does not match the header (truncated): {described} but "
+            f"the file holds {filled}."
+        )
+    if file_size is None:
+        # Only the header's bytes were inflated so far; what follows is trailing
+        # data, counted up to 1 MiB (a small file that announces little and
+        # inflates to gigabytes stops here).
+        extra = len(_read_exactly(stream, 2**20))
+        if extra:
+            held = f"{expected + extra}" if extra < 2**20 else f"more than {expected + extra}"
+            raise ValueError(
+                f"{path}: data size does not match the header (trailing bytes): "
+                f"{described} but the file holds {held}."
+            )
+    # Swapped in place: the result is a new, writable, native-endian array.
+    if not dtype.isnative:
+        array = array.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return array
 
 
 def write_idx(path, array):
@@ -152,7 +229,7 @@ def write_idx(path, array):
     array : array-like
         The array to store. Its dtype must be one of ``uint8``, ``int8``,
         ``int16``, ``int32``, ``float32`` or ``float64`` (no implicit
-        casting is done), with at most 255 dimensions, each smaller than
+        casting is done), with at most 32 dimensions, each smaller than
         ``2**32``.
 
     Raises
@@ -191,10 +268,10 @@ def write_idx(path, array):
             f"Cannot write dtype {array.dtype} to IDX file {path}; supported "
             f"dtypes are {_describe_codes()}. Cast the array first."
         )
-    if array.ndim > 255:
+    if array.ndim > MAX_NDIM:
         raise ValueError(
             f"Cannot write a {array.ndim}-dimensional array to IDX file "
-            f"{path}; the format allows at most 255 dimensions."
+            f"{path}; read_idx reads at most {MAX_NDIM} dimensions."
         )
     if any(n >= 2**32 for n in array.shape):
         raise ValueError(

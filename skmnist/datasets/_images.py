@@ -23,9 +23,15 @@ layout is ``"whole"``. The result is uint8, like the training data.
 """
 
 import os
+import warnings
 
 import numpy as np
 
+#: The largest image read, in pixels (width x height): 4096 x 4096, far below
+#: Pillow's own decompression-bomb warning (89 million). A larger image would
+#: take gigabytes to decode and convert; a digit needs a few thousand pixels.
+MAX_IMAGE_PIXELS = 4096 * 4096
+_FLOAT_MODES = ("F",)
 #: Suffixes of the files taken from folders (files named explicitly may have any).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 #: The digit's box as a fraction of the image side (MNIST: 20 of 28 pixels).
@@ -38,14 +44,32 @@ def is_image_file(path):
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
+def _too_large(path, width, height):
+    return ValueError(
+        f"{path}: the image is {width} x {height} = {width * height:,} pixels, more than "
+        f"skmnist reads ({MAX_IMAGE_PIXELS:,}, e.g. 4096 x 4096): decoding it would take "
+        "gigabytes of memory. Downscale it first (a digit needs far fewer pixels).")
+
+
 def _open_image(path):
-    """Read an image file with Pillow (all of it, so a truncated file fails here)."""
+    """Read an image file with Pillow (all of it, so a truncated file fails here).
+
+    The size in the file's header is checked against :data:`MAX_IMAGE_PIXELS`
+    before anything is decoded, and Pillow's own decompression-bomb check
+    (a warning at 89 million pixels, an error at twice that) becomes this
+    error instead of a warning printed to the terminal.
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise _too_large(path, width, height)
+                image.load()
+                image = ImageOps.exif_transpose(image)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -53,10 +77,35 @@ def _open_image(path):
     except UnidentifiedImageError:
         raise ValueError(f"{path}: cannot read the image: not a PNG, JPEG or other image "
                          "format Pillow reads") from None
-    except Exception as exc:  # truncated, corrupt, decompression bomb, ...
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ValueError(
+            f"{path}: the image is larger than skmnist reads ({MAX_IMAGE_PIXELS:,} pixels, "
+            "e.g. 4096 x 4096): decoding it would take gigabytes of memory. Downscale it "
+            "first.") from None
+    except ValueError as exc:
+        if str(exc).startswith(f"{path}:"):
+            raise
+        raise ValueError(f"{path}: cannot read the image: {' '.join(str(exc).split())}") \
+            from None
+    except Exception as exc:  # truncated, corrupt, ...
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise ValueError(f"{path}: cannot read the image: {reason}") from None
+    if image.width * image.height > MAX_IMAGE_PIXELS:  # EXIF rotation keeps the count
+        raise _too_large(path, image.width, image.height)
+    if image.mode in _FLOAT_MODES:
+        _check_finite_pixels(image, f"{path}: ")
     return image
+
+
+def _check_finite_pixels(image, prefix=""):
+    """Refuse NaN or infinite values in a float image (mode "F", e.g. a float TIFF)."""
+    values = np.asarray(image, dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise ValueError(
+            f"{prefix}the image holds {int(bad.sum()):,} NaN or infinite pixel values "
+            "(a floating-point image); replace them with numbers (e.g. 0) before reading it "
+            "as a digit.")
 
 
 def _to_rgb_or_grey(image):
@@ -64,6 +113,8 @@ def _to_rgb_or_grey(image):
     from PIL import Image
 
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        if image.mode in _FLOAT_MODES:
+            _check_finite_pixels(image)
         values = np.asarray(image, dtype=np.float64)
         top = 65535.0 if image.mode.startswith("I;16") else max(values.max(), 255.0)
         return Image.fromarray(np.clip(values * 255.0 / top, 0, 255).astype(np.uint8), "L")
@@ -265,8 +316,11 @@ def read_image(path, shape=(1, 28, 28), *, invert=None, layout="auto", return_in
     FileNotFoundError
         If there is no such file.
     ValueError
-        If the file is not an image Pillow can read, or ``shape`` is not
-        that of 1- or 3-channel images.
+        If the file is not an image Pillow can read, has more than
+        ``MAX_IMAGE_PIXELS`` (4096 x 4096) pixels (checked before it is
+        decoded), holds NaN or infinite values (a floating-point TIFF), or
+        ``shape`` is not that of 1- or 3-channel images. The message names
+        the file.
 
     See Also
     --------

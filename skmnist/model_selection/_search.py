@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state, get_tags, indexable
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._doclinks import DocLinkMixin
 from ..models._registry import export_builders
 from ._results import best_index, build_cv_results
 from ._space import SearchSpace
@@ -77,7 +78,7 @@ def _estimator_has(attr):
     return check
 
 
-class ArchitectureSearchCV(MetaEstimatorMixin, BaseEstimator):
+class ArchitectureSearchCV(DocLinkMixin, MetaEstimatorMixin, BaseEstimator):
     """Search architectures and their settings with Optuna, cross-validated, pruned per epoch.
 
     Each trial takes a point of ``search_space``, clones ``estimator`` with it

@@ -7,12 +7,16 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from .._doclinks import DocLinkMixin
 from .._shapes import validate_pixels
 from ._common import (
     _check_dense_output,
     _check_inverse_input,
+    _check_positive_number,
     _check_sample_shape,
+    _check_saved_shape,
     _one_to_one_feature_names,
+    float32_output,
 )
 
 # (mean, std) of the training images, on pixels scaled to [0, 1].
@@ -41,7 +45,7 @@ def _check_max_value(max_value):
     return float(max_value)
 
 
-class PixelScaler(TransformerMixin, BaseEstimator):
+class PixelScaler(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Scale pixel values to [0, 1] by dividing by their maximum possible value.
 
     Works on flat rows and on images of any layout; the output has the input's
@@ -83,6 +87,11 @@ class PixelScaler(TransformerMixin, BaseEstimator):
     that happens to be all 0 and 1 is taken as already scaled. Pass
     ``max_value=255`` when the range is known.
 
+    The output is float32 and never inf for finite input: values that
+    overflow float32 on the way are computed in float64, and a result beyond
+    float32's range (a tiny ``max_value`` on large values) is a
+    ``ValueError`` naming X, not inf.
+
     Examples
     --------
     >>> import numpy as np
@@ -99,8 +108,24 @@ class PixelScaler(TransformerMixin, BaseEstimator):
            [102., 204.,   0.]], dtype=float32)
     """
 
+    #: Fitted attributes a saved pipeline holds (name -> JSON kind, see skmnist._archive).
+    _saved_attributes = {"scale_": "json", "input_shape_": "tuple", "n_features_in_": "int",
+                         "feature_names_in_": "labels"}
+    _tuple_params = ()
+
     def __init__(self, max_value="auto"):
         self.max_value = max_value
+
+    def _check_saved_state(self):
+        """Check a state read from a file with the checks of :meth:`fit`."""
+        scale = _check_max_value(self.max_value)
+        _check_positive_number(self.scale_, "scale_")
+        allowed = (1.0, 255.0) if scale is None else (scale,)
+        if self.scale_ not in allowed:
+            raise ValueError(f"scale_={self.scale_!r} is not what max_value={self.max_value!r} "
+                             f"gives ({' or '.join(map(str, allowed))}).")
+        self.scale_ = float(self.scale_)
+        _check_saved_shape(self, self.input_shape_, "input_shape_")
 
     def fit(self, X, y=None):
         """Choose the divisor.
@@ -142,8 +167,14 @@ class PixelScaler(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_pixels(self, X, reset=False)
         _check_sample_shape(self, X, self.input_shape_)
-        Xt = X.astype(np.float32)
-        Xt /= np.float32(self.scale_)
+
+        def divide(X, dtype):
+            Xt = X.astype(dtype)
+            Xt /= dtype(self.scale_)
+            return Xt
+
+        Xt = float32_output(self, X, divide, params=[self.scale_],
+                            what=f"scale_={self.scale_!r}")
         _check_dense_output(self, Xt)
         return Xt
 
@@ -162,9 +193,14 @@ class PixelScaler(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = _check_inverse_input(self, X, self.input_shape_)
-        Xt = X.astype(np.float32)
-        Xt *= np.float32(self.scale_)
-        return Xt
+
+        def multiply(X, dtype):
+            Xt = X.astype(dtype)
+            Xt *= dtype(self.scale_)
+            return Xt
+
+        return float32_output(self, X, multiply, params=[self.scale_],
+                              what=f"scale_={self.scale_!r}")
 
     def get_feature_names_out(self, input_features=None):
         """Get output feature names: the input's, as values stay in place.
@@ -214,6 +250,29 @@ def _check_stat_param(value, name, *, positive):
     return np.atleast_1d(values)
 
 
+def _mean_std(X, axis):
+    """Per-channel mean and standard deviation in float64, finite for any finite X.
+
+    Squares of values beyond about 1e154 overflow float64 and squares of
+    values below 1e-162 underflow to 0; data that large or that small is
+    divided by its largest magnitude first (one float64 copy), so neither
+    can happen. Everything else (all pixel data) is computed directly.
+    """
+    keep = axis is not None
+    high = np.max(X, axis=axis, keepdims=keep).astype(np.float64)
+    low = np.min(X, axis=axis, keepdims=keep).astype(np.float64)
+    scale = np.maximum(np.abs(high), np.abs(low))
+    if np.all((scale == 0) | ((scale >= 1e-100) & (scale <= 1e100))):
+        mean = np.mean(X, axis=axis, dtype=np.float64)
+        std = np.std(X, axis=axis, dtype=np.float64)
+    else:
+        scale = np.where(scale > 0, scale, 1.0)
+        scaled = X / scale
+        mean = np.mean(scaled, axis=axis, dtype=np.float64) * scale.reshape(-1)
+        std = np.std(scaled, axis=axis, dtype=np.float64) * scale.reshape(-1)
+    return np.atleast_1d(mean).astype(np.float64), np.atleast_1d(std).astype(np.float64)
+
+
 def _per_channel(values, n_channels, name):
     """Broadcast a length-1 statistic to every channel, or check its length."""
     if values.shape[0] == 1:
@@ -226,7 +285,7 @@ def _per_channel(values, n_channels, name):
     return values.copy()
 
 
-class PixelStandardizer(TransformerMixin, BaseEstimator):
+class PixelStandardizer(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Standardize pixel values per channel: ``(X - mean) / std``.
 
     Channels are axis 1 of ``(n_samples, c, h, w)`` input; ``(n_samples, h,
@@ -279,6 +338,15 @@ class PixelStandardizer(TransformerMixin, BaseEstimator):
     PixelScaler : Divide by 255 to bring 8-bit pixels to [0, 1].
     sklearn.preprocessing.StandardScaler : Per-feature standardization.
 
+    Notes
+    -----
+    The statistics are computed in float64 without overflow or underflow
+    for any finite input (values beyond about 1e100 or below 1e-100 are
+    divided by their largest magnitude first). The output is float32 and
+    never inf for finite input: what overflows float32 on the way is
+    computed in float64, and a result beyond float32's range (a tiny
+    ``std``) is a ``ValueError`` naming X.
+
     Examples
     --------
     >>> import numpy as np
@@ -294,10 +362,47 @@ class PixelStandardizer(TransformerMixin, BaseEstimator):
     array([-0.424,  1.199], dtype=float32)
     """
 
+    #: Fitted attributes a saved pipeline holds (name -> JSON kind, see skmnist._archive).
+    _saved_attributes = {"mean_": "array", "std_": "array", "input_shape_": "tuple",
+                         "n_features_in_": "int", "feature_names_in_": "labels"}
+    _tuple_params = ()
+
     def __init__(self, mean=None, std=None, *, preset=None):
         self.mean = mean
         self.std = std
         self.preset = preset
+
+    def _check_params(self):
+        """The ``mean`` and ``std`` to use (None: learned), from the parameters and preset."""
+        mean = _check_stat_param(self.mean, "mean", positive=False)
+        std = _check_stat_param(self.std, "std", positive=True)
+        if self.preset is not None:
+            if not isinstance(self.preset, str) or self.preset not in _PRESETS:
+                raise ValueError(
+                    f"preset must be None or one of {sorted(_PRESETS)}, got "
+                    f"{self.preset!r}."
+                )
+            preset_mean, preset_std = _PRESETS[self.preset]
+            mean = np.array([preset_mean]) if mean is None else mean
+            std = np.array([preset_std]) if std is None else std
+        return mean, std
+
+    def _check_saved_state(self):
+        """Check a state read from a file with the checks of :meth:`fit`."""
+        mean, std = self._check_params()
+        _check_saved_shape(self, self.input_shape_, "input_shape_")
+        n_channels = self.input_shape_[0] if len(self.input_shape_) == 3 else 1
+        for name, value, given in (("mean_", self.mean_, mean), ("std_", self.std_, std)):
+            if value is None or value.dtype.kind != "f" or value.shape != (n_channels,):
+                raise ValueError(f"{name} must hold {n_channels} float value(s), one per "
+                                 "channel.")
+            if given is not None and not np.array_equal(
+                    value, _per_channel(given, n_channels, name[:-1])):
+                raise ValueError(f"{name} differs from the {name[:-1]} parameter.")
+        if (self.std_ <= 0).any():
+            raise ValueError("std_ must be positive.")
+        self.mean_ = self.mean_.astype(np.float64)
+        self.std_ = self.std_.astype(np.float64)
 
     def fit(self, X, y=None):
         """Learn, or take from the parameters, the per-channel mean and std.
@@ -315,18 +420,7 @@ class PixelStandardizer(TransformerMixin, BaseEstimator):
         self : object
             Fitted transformer.
         """
-        mean = _check_stat_param(self.mean, "mean", positive=False)
-        std = _check_stat_param(self.std, "std", positive=True)
-        if self.preset is not None:
-            if not isinstance(self.preset, str) or self.preset not in _PRESETS:
-                raise ValueError(
-                    f"preset must be None or one of {sorted(_PRESETS)}, got "
-                    f"{self.preset!r}."
-                )
-            preset_mean, preset_std = _PRESETS[self.preset]
-            mean = np.array([preset_mean]) if mean is None else mean
-            std = np.array([preset_std]) if std is None else std
-
+        mean, std = self._check_params()
         X = validate_pixels(self, X, reset=True)
         self.input_shape_ = X.shape[1:]
         n_channels = X.shape[1] if X.ndim == 4 else 1
@@ -338,21 +432,22 @@ class PixelStandardizer(TransformerMixin, BaseEstimator):
                 f"values up to {X.max()}; scale X first, e.g. with PixelScaler.",
                 UserWarning,
             )
+        if mean is None or std is None:
+            learned_mean, learned_std = _mean_std(X, axis)
         if mean is None:
-            self.mean_ = np.atleast_1d(np.mean(X, axis=axis, dtype=np.float64))
+            self.mean_ = learned_mean
         else:
             self.mean_ = _per_channel(mean, n_channels, "mean")
         if std is None:
-            std_ = np.atleast_1d(np.std(X, axis=axis, dtype=np.float64))
-            std_[std_ < 10 * np.finfo(np.float64).eps] = 1.0
-            self.std_ = std_
+            learned_std[learned_std < 10 * np.finfo(np.float64).eps] = 1.0
+            self.std_ = learned_std
         else:
             self.std_ = _per_channel(std, n_channels, "std")
         return self
 
-    def _broadcast(self, values, ndim):
+    def _broadcast(self, values, ndim, dtype=np.float32):
         """Per-channel statistics shaped to broadcast against the data."""
-        values = values.astype(np.float32)
+        values = values.astype(dtype)
         return values.reshape(1, -1, 1, 1) if ndim == 4 else values[0]
 
     def transform(self, X):
@@ -371,9 +466,16 @@ class PixelStandardizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_pixels(self, X, reset=False)
         _check_sample_shape(self, X, self.input_shape_)
-        Xt = X.astype(np.float32)
-        Xt -= self._broadcast(self.mean_, X.ndim)
-        Xt /= self._broadcast(self.std_, X.ndim)
+
+        def standardize(X, dtype):
+            Xt = X.astype(dtype)
+            Xt -= self._broadcast(self.mean_, X.ndim, dtype)
+            Xt /= self._broadcast(self.std_, X.ndim, dtype)
+            return Xt
+
+        Xt = float32_output(self, X, standardize, params=[self.mean_, self.std_],
+                            what=f"mean_={self.mean_.tolist()!r:.60}, std_="
+                                 f"{self.std_.tolist()!r:.60}")
         _check_dense_output(self, Xt)
         return Xt
 
@@ -392,10 +494,16 @@ class PixelStandardizer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = _check_inverse_input(self, X, self.input_shape_)
-        Xt = X.astype(np.float32)
-        Xt *= self._broadcast(self.std_, X.ndim)
-        Xt += self._broadcast(self.mean_, X.ndim)
-        return Xt
+
+        def unstandardize(X, dtype):
+            Xt = X.astype(dtype)
+            Xt *= self._broadcast(self.std_, X.ndim, dtype)
+            Xt += self._broadcast(self.mean_, X.ndim, dtype)
+            return Xt
+
+        return float32_output(self, X, unstandardize, params=[self.mean_, self.std_],
+                              what=f"mean_={self.mean_.tolist()!r:.60}, std_="
+                                   f"{self.std_.tolist()!r:.60}")
 
     def get_feature_names_out(self, input_features=None):
         """Get output feature names: the input's, as values stay in place.

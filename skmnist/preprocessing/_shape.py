@@ -11,11 +11,19 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
 
-from .._shapes import as_chw, check_image_shape, fit_image_shape, validate_pixels
+from .._doclinks import DocLinkMixin
+from .._shapes import (
+    as_chw,
+    check_image_shape,
+    fit_image_shape,
+    resolve_image_shape,
+    validate_pixels,
+)
 from ._common import (
     ALL_DTYPES,
     _check_inverse_input,
     _check_sample_shape,
+    _check_saved_shape,
     _one_to_one_feature_names,
     _pixel_feature_names,
 )
@@ -26,7 +34,7 @@ from ._common import (
 # --------------------------------------------------------------------------
 
 
-class ImageFlattener(TransformerMixin, BaseEstimator):
+class ImageFlattener(DocLinkMixin, TransformerMixin, BaseEstimator):
     """Flatten images to one row of pixel values per sample.
 
     ``(n_samples, c, h, w)`` and ``(n_samples, h, w)`` input become
@@ -73,6 +81,15 @@ class ImageFlattener(TransformerMixin, BaseEstimator):
     >>> flattener.inverse_transform(flattener.transform(X)).shape
     (2, 2, 3)
     """
+
+    #: Fitted attributes a saved pipeline holds (name -> JSON kind, see skmnist._archive).
+    _saved_attributes = {"input_shape_": "tuple", "n_features_in_": "int",
+                         "feature_names_in_": "labels"}
+    _tuple_params = ()
+
+    def _check_saved_state(self):
+        """Check a state read from a file with the checks of :meth:`fit`."""
+        _check_saved_shape(self, self.input_shape_, "input_shape_")
 
     def fit(self, X, y=None):
         """Record the per-sample shape of `X`.
@@ -158,7 +175,8 @@ class ImageFlattener(TransformerMixin, BaseEstimator):
         return tags
 
 
-class ImageReshaper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
+class ImageReshaper(DocLinkMixin, TransformerMixin, BaseEstimator,
+                    auto_wrap_output_keys=None):
     """Reshape flat rows of pixel values to ``(n_samples, c, h, w)`` images.
 
     The feature order is C order of ``(c, h, w)``, the inverse of
@@ -223,8 +241,22 @@ class ImageReshaper(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None)
     (2, 16)
     """
 
+    #: Fitted attributes a saved pipeline holds (name -> JSON kind, see skmnist._archive).
+    _saved_attributes = {"image_shape_": "tuple", "n_features_in_": "int",
+                         "feature_names_in_": "labels"}
+    _tuple_params = ("image_shape",)
+
     def __init__(self, image_shape=None):
         self.image_shape = image_shape
+
+    def _check_saved_state(self):
+        """Check a state read from a file with the checks of :meth:`fit`."""
+        check_image_shape(self.image_shape)
+        _check_saved_shape(self, self.image_shape_, "image_shape_", images_only=True)
+        if self.image_shape is not None and \
+                resolve_image_shape(self.image_shape, self.n_features_in_) != self.image_shape_:
+            raise ValueError(f"image_shape={self.image_shape!r} does not match "
+                             f"image_shape_={self.image_shape_}.")
 
     def fit(self, X, y=None):
         """Resolve the image shape from `image_shape` and `X`.

@@ -75,7 +75,8 @@ def test_workers_resume_a_study_in_a_file(tmp_path, tiny_space, capsys):
     args = ["--storage", storage, "--study-name", "cli", "--space", tiny_space,
             "--pruner", "none", *COMMON]
     assert main(args + ["--n-trials", "1"]) == 0
-    assert "1 trials evaluated" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "1 trial evaluated" in text and "1 epoch," in text  # singular when it is one
     assert main(args) == 0  # a second worker finishes the grid
     assert "3 trials evaluated" in capsys.readouterr().out
 

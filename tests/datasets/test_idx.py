@@ -3,6 +3,7 @@
 import gzip
 import os
 import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -174,3 +175,71 @@ def test_overwrite_replaces_file(tmp_path):
     write_idx(path, np.zeros(5, dtype=np.uint8))
     write_idx(path, np.ones((2, 2), dtype=np.float64))
     np.testing.assert_array_equal(read_idx(path), np.ones((2, 2)))
+
+
+# --------------------------------------------------------------------------
+# Hostile files (issue 12, item 10)
+# --------------------------------------------------------------------------
+
+
+def test_a_gzip_bomb_is_inflated_only_as_far_as_its_header_says(tmp_path):
+    import tracemalloc
+
+    # A 3-byte array followed by 256 MiB of zeros, gzipped to a few hundred KiB.
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [compressor.compress(_idx_bytes(0x08, (3,), b"\x01\x02\x03"))]
+    parts += [compressor.compress(bytes(2**20)) for _ in range(256)]
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    path.write_bytes(b"".join(parts) + compressor.flush())
+    assert path.stat().st_size < 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"trailing bytes.*more than") as info:
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(path) in str(info.value)
+    assert peak < 8 * 2**20  # gzip.decompress of the whole file took 256 MiB
+
+
+def test_the_size_product_does_not_wrap(tmp_path):
+    # Four dimensions of 65536: 2**64 bytes, which numpy's uint64 product wraps to 0.
+    content = _idx_bytes(0x08, (65536,) * 4, b"")
+    for name, data in (("plain", content), ("packed.gz", gzip.compress(content))):
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(ValueError, match="needs 18446744073709551616 bytes") as info:
+            read_idx(path)
+        assert str(path) in str(info.value)
+
+
+def test_a_header_claiming_more_than_gzip_can_hold_is_refused_before_allocating(tmp_path):
+    path = tmp_path / "lie.gz"
+    path.write_bytes(gzip.compress(_idx_bytes(0x0E, (2**20, 2**12), b"")))  # 32 GiB
+    with pytest.raises(ValueError, match="more than .* bytes of gzip data can hold"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gz"])
+def test_absurd_ndim_is_refused(tmp_path, compressed):
+    content = bytes([0, 0, 0x08, 255]) + bytes(4 * 255)
+    path = tmp_path / "many-dims"
+    path.write_bytes(gzip.compress(content) if compressed else content)
+    with pytest.raises(ValueError, match="claims 255 dimensions") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_write_refuses_what_read_refuses(tmp_path):
+    with pytest.raises(ValueError, match="at most 32 dimensions"):
+        write_idx(tmp_path / "a", np.zeros((1,) * 33, dtype=np.uint8))
+    write_idx(tmp_path / "b", np.zeros((1,) * 32, dtype=np.uint8))
+    assert read_idx(tmp_path / "b").shape == (1,) * 32
+
+
+def test_errors_opening_the_file_name_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope"):
+        read_idx(tmp_path / "nope")
+    with pytest.raises(IsADirectoryError, match=str(tmp_path)):
+        read_idx(tmp_path)

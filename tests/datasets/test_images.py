@@ -1,5 +1,8 @@
 """Image files as MNIST-style arrays (skmnist/datasets/_images.py)."""
 
+import os
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -105,3 +108,78 @@ def test_unreadable_files_are_one_line_errors(tmp_path):
         open_image(tmp_path / "missing.png")
 
 
+
+
+# --------------------------------------------------------------------------
+# Hostile images (issue 12, item 11)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="Linux's VmHWM")
+def test_an_image_over_the_pixel_limit_is_refused_before_decoding(tmp_path):
+    import subprocess
+    import textwrap
+
+    # 12000 x 12000 is over Pillow's warning (89 million pixels), under its error.
+    path = tmp_path / "huge.png"
+    Image.new("L", (12000, 12000)).save(path)
+    # The peak RSS of the probe's own process (VmHWM; ru_maxrss would include
+    # the RSS of the pytest process it was forked from).
+    probe = textwrap.dedent("""
+        import sys, warnings
+        import PIL.Image, PIL.PngImagePlugin
+        from skmnist.datasets import read_image
+
+        def peak():
+            with open("/proc/self/status") as status:
+                line = next(line for line in status if line.startswith("VmHWM:"))
+            return int(line.split()[1]) * 1024
+
+        warnings.simplefilter("default")
+        before = peak()
+        try:
+            read_image(sys.argv[1])
+            message = "read"
+        except ValueError as exc:
+            message = str(exc)
+        print(peak() - before)
+        print(message)
+    """)
+    done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True,
+                          text=True, timeout=120, check=True)
+    grown, message = done.stdout.strip().split("\n", 1)
+    assert int(grown) < 32 * 2**20  # decoding it took 4.2 GB
+    assert done.stderr == ""  # no raw DecompressionBombWarning printed
+    assert message.startswith(f"{path}: the image is larger than skmnist reads")
+    assert "Downscale it" in message
+
+
+def test_the_library_limit_is_well_below_pillows(tmp_path):
+    from PIL import Image as PILImage
+
+    from skmnist.datasets._images import MAX_IMAGE_PIXELS
+
+    assert MAX_IMAGE_PIXELS <= PILImage.MAX_IMAGE_PIXELS // 4
+    path = tmp_path / "wide.png"
+    Image.new("L", (MAX_IMAGE_PIXELS // 1000 + 1, 1000)).save(path)  # just over the limit
+    with pytest.raises(ValueError, match=r"wide.png: the image is 16778 x 1000 = 16,778,000 pix"):
+        read_image(path)
+    ok = tmp_path / "ok.png"
+    draw_digit((4096, 4096)).save(ok)
+    assert read_image(ok).shape == (1, 28, 28)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_in_a_float_tiff_is_a_clear_error(tmp_path, bad):
+    values = np.zeros((30, 30), dtype=np.float32)
+    values[10:20, 14:16] = 200.0
+    values[3, 4] = bad
+    path = tmp_path / "float.tif"
+    Image.fromarray(values, "F").save(path)
+    with pytest.raises(ValueError, match=r"float.tif: the image holds 1 NaN or infinite"):
+        read_image(path)
+    with pytest.raises(ValueError, match="the image holds 1 NaN or infinite"):
+        _convert(Image.fromarray(values, "F"))
+    values[3, 4] = 0.0
+    Image.fromarray(values, "F").save(path)
+    assert read_image(path).max() == 255  # a finite float TIFF reads as before

@@ -263,3 +263,81 @@ def test_standardizer_feature_names_and_pandas_output(rng):
     assert_array_equal(
         names, ["pixel_0_0_0", "pixel_0_0_1", "pixel_1_0_0", "pixel_1_0_1"]
     )
+
+
+# --------------------------------------------------------------------------
+# Finite input never gives inf (issue 12, item 5)
+# --------------------------------------------------------------------------
+
+
+def _assert_refused_naming_x(call, *culprits):
+    with pytest.raises(ValueError, match="X has values") as info:
+        call()
+    for culprit in culprits:
+        assert culprit in str(info.value)
+
+
+def test_scaler_refuses_what_float32_cannot_hold(rng):
+    X = rng.randint(0, 256, size=(5, 16)).astype(np.uint8)
+    X[0, 0] = 255
+    scaler = PixelScaler(max_value=1e-37).fit(X)  # 255 / 1e-37 = 2.6e39 > float32's max
+    _assert_refused_naming_x(lambda: scaler.transform(X), "PixelScaler", "scale_=1e-37")
+    big = PixelScaler(max_value=1e30).fit(X)
+    _assert_refused_naming_x(lambda: big.inverse_transform(np.full((1, 16), 1e10)),
+                             "scale_=1e+30")
+
+
+def test_scaler_with_a_subnormal_divisor_stays_exact():
+    # 1e-40 is subnormal in float32 (it loses digits there): divided in float64.
+    X = np.array([[0.0, 1e-5, 2e-5, 3e-5]])
+    Xt = PixelScaler(max_value=1e-40).fit(X).transform(X)
+    assert Xt.dtype == np.float32 and np.isfinite(Xt).all()
+    assert_allclose(Xt, X / 1e-40, rtol=1e-6)
+
+
+def test_standardizer_refuses_a_tiny_std_that_overflows(rng):
+    X = rng.randint(0, 256, size=(5, 16)).astype(np.uint8)
+    standardizer = PixelStandardizer(mean=0, std=1e-38).fit(X)
+    _assert_refused_naming_x(lambda: standardizer.transform(X), "PixelStandardizer", "std_")
+
+
+def test_standardizer_float32_intermediates_that_overflow_use_float64():
+    X = np.array([[3e38] + [-3e38] * 8])  # X - mean reaches 5.3e38
+    standardizer = PixelStandardizer().fit(X)
+    Xt = standardizer.transform(X)  # X - mean overflows float32; the result does not
+    assert Xt.dtype == np.float32 and np.isfinite(Xt).all()
+    assert_allclose(Xt, (X - X.mean()) / X.std(), rtol=1e-6)
+    assert np.isfinite(standardizer.inverse_transform(Xt)).all()
+
+
+@pytest.mark.parametrize("magnitude", [1e200, 1e-200, 1e-310, 1e300])
+def test_standardizer_statistics_neither_overflow_nor_underflow(rng, magnitude):
+    from skmnist.preprocessing._pixels import _mean_std
+
+    X = rng.uniform(-1, 1, size=(50, 3, 2, 2)) * magnitude
+    X[0, :, 0, 0] = magnitude  # the largest value of each channel is +-magnitude
+    mean, std = _mean_std(X, (0, 2, 3))
+    assert np.isfinite(mean).all() and np.isfinite(std).all() and (std > 0).all()
+    scaled = X / magnitude
+    assert_allclose(mean / magnitude, scaled.mean(axis=(0, 2, 3)), rtol=1e-9, atol=1e-12)
+    assert_allclose(std / magnitude, scaled.std(axis=(0, 2, 3)), rtol=1e-9)
+    if magnitude > 1e100:  # squares overflow: numpy's own std is inf here
+        with np.errstate(over="ignore", invalid="ignore"):
+            assert not np.isfinite(np.std(X, axis=(0, 2, 3))).all()
+
+
+def test_standardizer_std_that_underflows_is_treated_as_one():
+    X = np.array([[0.0, 1e-320, 2e-320, 3e-320]])  # subnormal: std underflows
+    standardizer = PixelStandardizer().fit(X)
+    assert standardizer.std_.tolist() == [1.0]
+    assert np.isfinite(standardizer.transform(X)).all()
+
+
+def test_standardizer_results_unchanged_for_ordinary_pixels(rng):
+    # The overflow handling does not change the float32 arithmetic of pixel data.
+    X = rng.randint(0, 256, size=(10, 3, 4, 4)).astype(np.uint8)
+    standardizer = PixelStandardizer().fit(X)
+    expected = X.astype(np.float32)
+    expected -= standardizer.mean_.astype(np.float32).reshape(1, -1, 1, 1)
+    expected /= standardizer.std_.astype(np.float32).reshape(1, -1, 1, 1)
+    assert_array_equal(standardizer.transform(X), expected)

@@ -194,3 +194,52 @@ def test_pipeline_with_digits_and_logistic_regression(digits):
         score = model.score(X_test, y_test)
     assert model[-1].n_features_in_ == 256
     assert score > 0.9
+
+
+# Bounded output (issue 12, item 5): size=10**6 would ask for terabytes.
+@pytest.mark.parametrize("size", [10**6, (10**5, 10**5), (8193, 8193)])
+def test_huge_sizes_are_refused_before_allocating(rng, size):
+    X = rng.rand(2, 64)
+    with pytest.raises(ValueError, match=r"size=.* more than ImageResizer makes"):
+        ImageResizer(size=size).fit(X)
+
+
+def test_the_limit_counts_channels(rng):
+    X = rng.rand(2, 3 * 4 * 4)  # three channels
+    assert ImageResizer(size=4096).fit(X).output_shape_ == (3, 4096, 4096)
+    with pytest.raises(ValueError, match="makes images of 3 x 5,000 x 5,000"):
+        ImageResizer(size=5000).fit(X)  # 25 million pixels: one channel would pass
+
+
+def test_output_larger_than_memory_is_refused(rng, monkeypatch):
+    from skmnist.preprocessing import _resize
+
+    resizer = ImageResizer(size=64).fit(rng.rand(2, 64))
+    monkeypatch.setattr(_resize, "_physical_memory", lambda: 2**20)
+    with pytest.raises(ValueError, match="more than this machine's"):
+        resizer.transform(rng.rand(100, 64))  # 100 x 64 x 64 float32 = 1.6 MiB
+
+
+def test_chunks_bound_memory_and_give_the_same_result(rng, monkeypatch):
+    from skmnist.preprocessing import _resize
+
+    X = rng.rand(37, 1, 9, 9)
+    whole = ImageResizer(size=30).fit(X).transform(X)
+    monkeypatch.setattr(_resize, "_CHUNK_VALUES", 2000)  # a few images per chunk
+    np.testing.assert_array_equal(ImageResizer(size=30).fit(X).transform(X), whole)
+
+
+@pytest.mark.parametrize("size", [8, 16])
+def test_values_beyond_float32_are_refused_not_inf(rng, size):
+    X = rng.rand(3, 64)
+    X[1, 5] = 1e39  # finite in float64, inf in float32
+    resizer = ImageResizer(size=size).fit(rng.rand(3, 64))
+    with pytest.raises(ValueError, match="X has values beyond the largest float32"):
+        resizer.transform(X)
+
+
+def test_values_near_float32_max_stay_finite(rng):
+    X = np.full((2, 1, 8, 8), np.finfo(np.float32).max, dtype=np.float32)
+    X[:, :, ::2] = -np.finfo(np.float32).max
+    Xt = ImageResizer(size=5).fit(X).transform(X)  # antialiased sums round past the max
+    assert np.isfinite(Xt).all()
