@@ -1,4 +1,4 @@
-"""The ``skmnist`` command: train, evaluate, predict, finetune, search, info.
+"""The ``skmnist`` command: train, evaluate, predict, finetune, export, search, info.
 
 A thin layer over the public API (:class:`skmnist.SkMNISTClassifier`,
 :class:`skmnist.SkMNISTFineTuner`, :func:`skmnist.save`/:func:`skmnist.load`,
@@ -15,6 +15,7 @@ import sys
 
 from ._common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CLIError
 from ._evaluate import add_evaluate_parser
+from ._export import add_export_parser
 from ._predict import add_predict_parser
 from ._train import add_finetune_parser, add_train_parser
 
@@ -112,6 +113,7 @@ def build_parser():
     add_evaluate_parser(sub)
     add_predict_parser(sub)
     add_finetune_parser(sub)
+    add_export_parser(sub)
     reason = _add_search_parser(sub)
     _add_info_parser(sub)
     parser.set_defaults(search_unavailable=reason)

@@ -199,10 +199,20 @@ def resolve_model_path(path):
 
 
 def load_model(path, device):
-    """``skmnist.load`` with errors worded for the command line."""
+    """``skmnist.load`` with errors worded for the command line.
+
+    An ``.onnx`` file (written by ``skmnist export`` or
+    :func:`skmnist.export_onnx`) gives a :class:`skmnist.OnnxClassifier`;
+    ``device`` does not apply to it.
+    """
+    path = resolve_model_path(path)
+    if os.fspath(path).lower().endswith(".onnx"):
+        from ..deploy import OnnxClassifier
+
+        return OnnxClassifier(path).fit()
     from .. import load
 
-    return load(resolve_model_path(path), device=device)
+    return load(path, device=device)
 
 
 def label_names_for(model, data):
@@ -211,6 +221,11 @@ def label_names_for(model, data):
     if not names:
         return None
     return [names.get(c.item() if hasattr(c, "item") else c, str(c)) for c in model.classes_]
+
+
+def plural(count, noun):
+    """``"1 epoch"``, ``"3 epochs"``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def plain(value):

@@ -74,6 +74,9 @@ def cmd_predict(args):
 
     model = load_model(args.model, args.device)
     files = find_image_files(args.inputs)
+    if model.input_shape_ is None:  # an ONNX pipeline that starts with a scikit-learn step
+        raise CLIError(f"--model {args.model} does not say which images it reads (its "
+                       "input shape); predict with it in Python")
     shape = tuple(int(s) for s in model.input_shape_)
     images = np.empty((len(files), *shape), dtype=np.uint8)
     inverted = []

@@ -1,0 +1,194 @@
+"""What a fit pays besides training: a cold process, and a busy machine.
+
+A script, not a test: nothing is asserted. Two measurements (``--mode``):
+
+``cold``
+    The first ``fit`` of a fresh Python process. Two small scripts run in
+    fresh subprocesses, alternating ``A B A B ...`` for ``--repeats`` rounds,
+    each timed from before ``python`` starts to its exit:
+
+    * ``skmnist``: ``from skmnist import SkMNISTClassifier``, load the
+      bundled sample, fit ``SkMNISTClassifier(max_epochs=1)`` on 500 images;
+    * ``torch``: ``import torch``, the same 500 images read from the same
+      file with numpy, standardised, and the same network
+      (``skmnist.models.get_model("cnn")``, a torch-only module) trained for
+      one epoch by a plain loop (``torch.optim.Adam``, batches of 32 sliced
+      through ``randperm``).
+
+    Both pay torch's own one-time costs (its import, and the import of
+    ``torch._dynamo`` that the first ``torch.optim.Optimizer`` triggers);
+    skmnist pays scikit-learn and skorch on top.
+
+``busy``
+    The default ``SkMNISTClassifier()`` fit on all 5,000 images of the
+    bundled sample, on a quiet machine and with one competing CPU-bound
+    process (a busy loop in a subprocess, started before the fit and stopped
+    after it), for the default thread policy (``n_jobs=None``) and for the
+    old behaviour of every core (``n_jobs=-1``, torch's default thread count).
+    The four configurations alternate for ``--repeats`` rounds.
+
+Usage::
+
+    python benchmarks/bench_overhead.py --mode cold --repeats 5
+    python benchmarks/bench_overhead.py --mode busy --repeats 2
+    python benchmarks/bench_overhead.py --mode busy --max-epochs 2 --repeats 1   # quick look
+
+Run it on an otherwise quiet machine: the load average before and after is
+printed with the results.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+SAMPLE = os.path.join(os.path.dirname(__file__), os.pardir, "skmnist", "datasets", "data",
+                      "mnist_sample.npz")
+
+SKMNIST_SCRIPT = """
+import numpy as np
+from skmnist import SkMNISTClassifier
+from skmnist.datasets import load_mnist_sample
+
+X, y = load_mnist_sample(return_X_y=True)
+idx = np.random.RandomState(0).permutation(len(y))[:500]
+SkMNISTClassifier(max_epochs=1, random_state=0).fit(X[idx], y[idx])
+"""
+
+TORCH_SCRIPT = """
+import numpy as np
+import torch
+from skmnist.models import get_model   # torch only: the same module skmnist trains
+
+with np.load({sample!r}) as data:
+    images, labels = data["images"], data["labels"]
+idx = np.random.RandomState(0).permutation(len(labels))[:500]
+X = torch.from_numpy(images[idx].reshape(-1, 1, 28, 28)).float()
+X = (X - X.mean()) / X.std()
+y = torch.from_numpy(labels[idx]).long()
+torch.manual_seed(0)
+model = get_model("cnn", in_channels=1, height=28, width=28, n_classes=10)
+optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
+criterion = torch.nn.CrossEntropyLoss()
+model.train()
+perm = torch.randperm(len(X))
+for start in range(0, len(X), 32):
+    batch = perm[start:start + 32]
+    optimizer.zero_grad()
+    criterion(model(X[batch]), y[batch]).backward()
+    optimizer.step()
+"""
+
+BUSY_LOOP = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
+
+
+def load():
+    return os.getloadavg()[0]
+
+
+def run_cold(args):
+    folder = tempfile.mkdtemp(prefix="skmnist-cold-")
+    scripts = {"skmnist": SKMNIST_SCRIPT,
+               "torch": TORCH_SCRIPT.format(sample=os.path.abspath(SAMPLE))}
+    paths = {}
+    for name, code in scripts.items():
+        paths[name] = os.path.join(folder, f"cold_{name}.py")
+        with open(paths[name], "w") as f:
+            f.write(textwrap.dedent(code))
+    times = {name: [] for name in scripts}
+    for r in range(args.repeats):
+        for name, path in paths.items():
+            start = time.perf_counter()
+            subprocess.run([sys.executable, path], check=True, cwd=folder)
+            times[name].append(time.perf_counter() - start)
+            print(f"  [round {r + 1}/{args.repeats}] {name:8s} {times[name][-1]:.2f} s",
+                  file=sys.stderr, flush=True)
+    med = {name: statistics.median(t) for name, t in times.items()}
+    print("\n### Cold start: a fresh process imports, loads 500 images and fits 1 epoch\n")
+    print("| script | median s | min-max s |")
+    print("|---|---:|---:|")
+    for name, t in times.items():
+        print(f"| {name} | {med[name]:.2f} | {min(t):.2f}-{max(t):.2f} |")
+    print(f"\n- skmnist / plain torch: {med['skmnist'] / med['torch']:.2f}x")
+    return {"times": times, "median": med, "ratio": med["skmnist"] / med["torch"]}
+
+
+def fit_seconds(n_jobs, max_epochs, X, y):
+    from skmnist import SkMNISTClassifier
+
+    params = {} if max_epochs is None else {"max_epochs": max_epochs}
+    start = time.perf_counter()
+    SkMNISTClassifier(random_state=0, n_jobs=n_jobs, **params).fit(X, y)
+    return time.perf_counter() - start
+
+
+def run_busy(args):
+    import numpy as np
+
+    from skmnist.datasets import load_mnist_sample
+
+    X, y = load_mnist_sample(return_X_y=True)
+    if args.n_train is not None:
+        idx = np.random.RandomState(0).permutation(len(y))[:args.n_train]
+        X, y = X[idx], y[idx]
+    fit_seconds(None, 1, X[:512], y[:512])  # warm-up: imports, lazy initialisation
+    configs = [("quiet", None), ("quiet", -1), ("busy", None), ("busy", -1)]
+    times = {c: [] for c in configs}
+    for r in range(args.repeats):
+        for machine, n_jobs in configs:
+            competitor = None
+            if machine == "busy":
+                competitor = subprocess.Popen(
+                    [sys.executable, "-c", BUSY_LOOP.format(seconds=args.competitor_limit)])
+                time.sleep(1.0)  # let it take its core
+            try:
+                seconds = fit_seconds(n_jobs, args.max_epochs, X, y)
+            finally:
+                if competitor is not None:
+                    competitor.kill()
+                    competitor.wait()
+            times[(machine, n_jobs)].append(seconds)
+            print(f"  [round {r + 1}/{args.repeats}] {machine:5s} n_jobs={n_jobs!s:4s} "
+                  f"{seconds:.1f} s", file=sys.stderr, flush=True)
+    med = {c: statistics.median(t) for c, t in times.items()}
+    print(f"\n### Default SkMNISTClassifier() fit on {len(y)} sample images, quiet and with "
+          f"one competing CPU-bound process ({os.cpu_count()} CPUs)\n")
+    print("| threads | quiet s | busy s | busy / quiet |")
+    print("|---|---:|---:|---:|")
+    for n_jobs, label in ((None, "`n_jobs=None` (default: idle cores)"),
+                          (-1, "`n_jobs=-1` (every core: the old default)")):
+        quiet, busy = med[("quiet", n_jobs)], med[("busy", n_jobs)]
+        print(f"| {label} | {quiet:.1f} | {busy:.1f} | {busy / quiet:.2f}x |")
+    return {"times": {f"{m} n_jobs={j}": t for (m, j), t in times.items()},
+            "busy_over_quiet": {str(j): med[("busy", j)] / med[("quiet", j)]
+                                for j in (None, -1)}}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--mode", choices=("cold", "busy"), required=True)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--max-epochs", type=int, default=None,
+                   help="busy: override the default max_epochs (quick looks)")
+    p.add_argument("--n-train", type=int, default=None, help="busy: a subset of the sample")
+    p.add_argument("--competitor-limit", type=float, default=900.0,
+                   help="busy: seconds after which a competing process stops on its own "
+                        "(it is also stopped after each fit)")
+    p.add_argument("--json", metavar="PATH")
+    args = p.parse_args(argv)
+    before = load()
+    result = run_cold(args) if args.mode == "cold" else run_busy(args)
+    result["loadavg"] = [before, load()]
+    print(f"\nload average {before:.2f} -> {load():.2f}; {os.cpu_count()} CPUs")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
