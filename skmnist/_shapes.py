@@ -25,6 +25,7 @@ The policy for a flat row of ``n`` values (:func:`flat_image_shape`):
 
 import math
 import numbers
+import re
 
 import numpy as np
 from sklearn.utils.validation import check_array, validate_data
@@ -272,15 +273,19 @@ def validate_pixels(estimator, X, *, reset, dtype="numeric", fitted_shape=None):
     name = type(estimator).__name__
     check_numeric_kind(X, name)
     _check_not_one_sample(X, name, fitted_shape if not reset else None)
-    if hasattr(X, "columns"):
-        return validate_data(estimator, X, reset=reset, dtype=dtype)
     try:
+        if hasattr(X, "columns"):
+            return validate_data(estimator, X, reset=reset, dtype=dtype)
         X_checked = check_array(X, dtype=dtype, allow_nd=True, estimator=estimator,
                                 input_name="X")
     except TypeError as exc:  # e.g. an object array of datetime or dict values
         raise TypeError(
             f"X must hold numbers (pixel values or numeric features) for {name}, but "
             f"its values could not be read as numbers: {exc}.") from None
+    except ValueError as exc:  # scikit-learn's message, said to be about X
+        if re.search(r"\bX\b", str(exc)):
+            raise
+        raise ValueError(f"X: {exc}") from None
     if X_checked.ndim > 4:
         raise ValueError(
             "X must be 2-D (n_samples, n_features), 3-D (n_samples, height, width) or "
