@@ -10,6 +10,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 BENCH = pathlib.Path(__file__).parents[1] / "benchmarks"
 
 
@@ -50,3 +52,29 @@ def test_bench_train_time_to_accuracy(tmp_path):
     assert tta["reached"] is not None and tta["reached"]["max_epochs"] == 1
     assert tta["rows"][0]["test_acc"] >= 0.2
     assert "reached 0.2 with max_epochs=1" in stdout
+
+
+def test_bench_overhead_busy_and_cold(tmp_path):
+    stdout, report = _run("bench_overhead.py", "--mode", "busy", "--max-epochs", "1",
+                          "--n-train", "200", "--repeats", "1", "--competitor-limit", "60",
+                          tmp_path=tmp_path)
+    assert set(report["busy_over_quiet"]) == {"None", "-1"}
+    assert "one competing CPU-bound process" in stdout
+    stdout, report = _run("bench_overhead.py", "--mode", "cold", "--repeats", "1",
+                          tmp_path=tmp_path)
+    assert report["ratio"] > 0 and "skmnist / plain torch" in stdout
+
+
+def test_bench_train_lean_loop_on_digits(tmp_path):
+    stdout, report = _run("bench_train.py", "--data", "digits", "--arch", "mlp",
+                          "--hidden-units", "16", "--batch-size", "200", "--epochs", "2",
+                          "--repeats", "1", "--memory", "none", tmp_path=tmp_path)
+    assert "lean_loop" in report["comparisons"][0]["variants"]
+    assert "`skmnist` / `lean_loop` time per epoch" in stdout
+
+
+def test_bench_deploy_smoke(tmp_path):
+    pytest.importorskip("onnxruntime")
+    stdout, report = _run("bench_deploy.py", "--data", "sample", "--fast", "--arch", "mlp",
+                          tmp_path=tmp_path)
+    assert report

@@ -149,7 +149,9 @@ def test_import_skmnist_imports_no_torch_until_an_estimator_is_used():
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["info", "--help"], ["train", "--help"],
-                                  ["search", "--help"], ["predict", "--help"]])
+                                  ["search", "--help"], ["predict", "--help"],
+                                  ["export", "--help"], ["evaluate", "--help"],
+                                  ["finetune", "--help"]])
 def test_cli_help_imports_neither_torch_nor_sklearn(argv):
     code = ("import contextlib, io, sys\nfrom skmnist.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"

@@ -43,7 +43,14 @@ def _cmd_info(args):
     for label, module, missing in (
             ("Reports (matplotlib)", "matplotlib", "not installed: no plots"),
             ("Image files (Pillow)", "PIL", "not installed: predict cannot read images"),
-            ("Progress bars (tqdm)", "tqdm", "not installed: a simple counter is used")):
+            ("Progress bars (tqdm)", "tqdm", "not installed: a simple counter is used"),
+            ("ONNX export (onnx)", "onnx", 'not installed: pip install "skmnist[onnx]"'),
+            ("ONNX serving (onnxruntime)", "onnxruntime",
+             'not installed: pip install "skmnist[onnx]"'),
+            ("Pipelines with scikit-learn steps (skops)", "skops",
+             'not installed: pip install "skmnist[skops]"'),
+            ("Dask clusters (distributed)", "distributed",
+             'not installed: pip install "skmnist[dask]"')):
         try:
             version = __import__(module).__version__
         except ImportError:

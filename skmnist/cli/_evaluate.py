@@ -1,6 +1,8 @@
 """``skmnist evaluate``: metrics and a report for a saved model on a data set."""
 
 import json
+import os
+import re
 
 import numpy as np
 
@@ -14,6 +16,7 @@ from ._common import (
     add_model_argument,
     label_names_for,
     load_model,
+    resolve_model_path,
     show_progress,
 )
 from ._data import load_data
@@ -34,6 +37,13 @@ def _pick_split(data, split):
     return np.concatenate([X for X, _ in chosen]), np.concatenate([y for _, y in chosen])
 
 
+def evaluation_output(model, data_name, split):
+    """``evaluation-<data>[-<split>]/`` in the folder of the model evaluated."""
+    path = resolve_model_path(model)
+    tag = re.sub(r"[^A-Za-z0-9._-]+", "_", data_name) + ("" if split == "test" else f"-{split}")
+    return os.path.join(os.path.dirname(os.path.abspath(path)), f"evaluation-{tag}")
+
+
 def cmd_evaluate(args):
     """Evaluate a saved model on a split of --data and write the report."""
     from sklearn.metrics import classification_report
@@ -47,6 +57,7 @@ def cmd_evaluate(args):
                      image_shape=model.input_shape_, invert=args.invert, layout=args.layout,
                      show_progress=show_progress(args))
     X, y = _pick_split(data, args.split)
+    args.output = args.output or evaluation_output(args.model, data.name, args.split)
     description = (data.describe_test() if args.split == "test"
                    else f"{data.name}: {args.split} split, {len(y)} images")
     if not args.json:
@@ -89,8 +100,10 @@ def add_evaluate_parser(sub):
                "  skmnist evaluate -m model.skmnist --data mnist -o mnist_report\n"
                "  skmnist evaluate -m model.skmnist --data my_digits/ --split all --json")
     add_model_argument(parser)
-    parser.add_argument("--output", "-o", default="skmnist_report", metavar="DIR",
-                        help="report folder (default ./skmnist_report)")
+    parser.add_argument("--output", "-o", default=None, metavar="DIR",
+                        help="the folder the report is written into (default: "
+                             "evaluation-DATA/ next to the model, e.g. "
+                             "skmnist_output/evaluation-sample/)")
     parser.add_argument("--split", choices=("test", "train", "all"), default="test",
                         help="which images of --data to evaluate on (default test)")
     parser.add_argument("--json", action="store_true",

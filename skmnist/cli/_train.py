@@ -24,11 +24,14 @@ from ._common import (
 )
 from ._data import load_data, subsample_per_class
 
+#: Where ``train`` writes by default; the other commands write next to the model they use.
+DEFAULT_OUTPUT = "skmnist_output"
 
-def _add_output_arguments(parser, default):
-    parser.add_argument("--output", "-o", default=default, metavar="DIR",
-                        help=f"output folder for model.skmnist and the report (default "
-                             f"./{default})")
+
+def _add_output_arguments(parser, default_help):
+    parser.add_argument("--output", "-o", default=None, metavar="DIR",
+                        help="the folder this command writes model.skmnist and its report "
+                             f"into (default: {default_help})")
     parser.add_argument("--no-report", action="store_true",
                         help="do not write the report (plots, report.md, metrics.json)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no per-epoch table")
@@ -100,9 +103,11 @@ def cmd_train(args):
                      seed=args.seed, classes=args.classes, invert=args.invert,
                      layout=args.layout, show_progress=show_progress(args))
     X, y = _training_data(args, data)
-    clf = SkMNISTClassifier(arch=args.arch, max_epochs=args.epochs, device=args.device,
-                            random_state=args.seed, verbose=0 if args.quiet else 1,
-                            validation_fraction=args.validation_fraction)
+    args.output = args.output or DEFAULT_OUTPUT
+    epochs = {} if args.epochs is None else {"max_epochs": args.epochs}
+    clf = SkMNISTClassifier(arch=args.arch, device=args.device, random_state=args.seed,
+                            verbose=0 if args.quiet else 1,
+                            validation_fraction=args.validation_fraction or None, **epochs)
     print(f"Training {args.arch!r} on {len(X)} {data.name} images "
           f"({len(np.unique(y))} classes), testing on {len(data.y_test)}.", flush=True)
     start = time.perf_counter()
@@ -128,17 +133,36 @@ def add_train_parser(sub):
                "  skmnist train --data my_digits/ --epochs 20  # my_digits/<label>/*.png")
     parser.add_argument("--arch", default="auto",
                         help="architecture: auto (a CNN for images), cnn, lenet5, mlp")
-    parser.add_argument("--epochs", type=positive_int, default=10, metavar="N",
-                        help="training epochs (default 10)")
-    parser.add_argument("--validation-fraction", type=float, default=None, metavar="F",
+    parser.add_argument("--epochs", type=positive_int, default=None, metavar="N",
+                        help="training epochs (default: SkMNISTClassifier's max_epochs)")
+    parser.add_argument("--validation-fraction", type=parse_fraction, default=0.1,
+                        metavar="F",
                         help="hold out this fraction of the training images to record "
-                             "validation loss and accuracy per epoch (learning curves)")
+                             "validation loss and accuracy after every epoch (the report's "
+                             "learning curves; default 0.1, 0 for none)")
     add_device_argument(parser)
-    _add_output_arguments(parser, "skmnist_output")
+    _add_output_arguments(parser, f"./{DEFAULT_OUTPUT}")
     add_data_arguments(parser)
     add_image_arguments(parser)
     parser.set_defaults(func=cmd_train)
     return parser
+
+
+def parse_fraction(text):
+    """``--validation-fraction``: a number in [0, 1); 0 means none."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.1, got {text!r}") \
+            from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {value}")
+    return value
+
+
+def finetune_output(model_path):
+    """Where ``finetune`` writes by default: ``finetuned/`` next to the pretrained model."""
+    return os.path.join(os.path.dirname(os.path.abspath(model_path)), "finetuned")
 
 
 def parse_freeze(text):
@@ -161,6 +185,7 @@ def cmd_finetune(args):
     from ._common import load_model
 
     model_path = resolve_model_path(args.model)
+    args.output = args.output or finetune_output(model_path)
     base = load_model(model_path, "cpu")
     data = load_data(args.data, data_home=args.data_home, test_size=args.test_size,
                      seed=args.seed, classes=args.classes, image_shape=base.input_shape_,
@@ -227,7 +252,7 @@ def add_finetune_parser(sub):
                         help="learning rate of the head; the backbone trains at a tenth of "
                              "it (default 0.01)")
     add_device_argument(parser)
-    _add_output_arguments(parser, "skmnist_finetuned")
+    _add_output_arguments(parser, "finetuned/ next to the pretrained model")
     add_data_arguments(parser)
     add_image_arguments(parser)
     parser.set_defaults(func=cmd_finetune)

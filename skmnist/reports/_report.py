@@ -252,7 +252,8 @@ def write_report(estimator, X, y, output_dir, *, history=True, target_names=None
     with open(path("metrics"), "w", encoding="utf-8") as fh:
         json.dump(metrics, fh, indent=1)
         fh.write("\n")
-    sections = _sections(metrics, report, all_names, files, len(shown))
+    sections = _sections(metrics, report, all_names, files, len(shown),
+                         _curves_text(estimator, rows))
     with open(path("report"), "w", encoding="utf-8") as fh:
         fh.write(_to_markdown(title, sections))
     with open(path("report_html"), "w", encoding="utf-8") as fh:
@@ -261,7 +262,24 @@ def write_report(estimator, X, y, output_dir, *, history=True, target_names=None
     return {"accuracy": accuracy, "metrics": metrics, "files": files}
 
 
-def _sections(metrics, report, names, files, n_shown):
+def _curves_text(estimator, rows):
+    """What each learning curve is: the data it was measured on, and when."""
+    text = ("Per epoch, from the model's training history. The training loss (solid) is "
+            "the mean loss over the epoch's training batches, measured while training "
+            "(dropout and augmentation on), so it can sit above the validation loss.")
+    if any("valid_loss" in row for row in rows):
+        fraction = getattr(estimator, "validation_fraction", None)
+        share = f"{fraction:.0%} of the training images" if fraction else "images"
+        text += (f" The validation loss and accuracy (dashed) are measured after each epoch "
+                 f"on {share} held out of training (validation_fraction), never trained on; "
+                 "the held-out evaluation above is on other images again.")
+    else:
+        text += (" There is no validation curve: the model was trained on all its training "
+                 "images (validation_fraction=None).")
+    return text
+
+
+def _sections(metrics, report, names, files, n_shown, curves_text=""):
     """The report's content as (heading, [blocks]) where a block is text, table or image."""
     model = metrics["model"]
     facts = [f"Model: {model['class']}"]
@@ -286,8 +304,7 @@ def _sections(metrics, report, names, files, n_shown):
         ("image", (os.path.basename(files["confusion_matrix"]), "Confusion matrix"))]))
     if "learning_curves" in files:
         sections.append(("Learning curves", [
-            ("text", "Loss (and accuracy, when recorded) per training epoch, from the "
-                     "model's training history."),
+            ("text", curves_text),
             ("image", (os.path.basename(files["learning_curves"]), "Learning curves"))]))
     if "misclassified" in files:
         sections.append(("Misclassified images", [
