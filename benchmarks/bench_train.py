@@ -446,7 +446,8 @@ def run_mlpclassifier(data, cfg):
     X, mean, std = standardize_fit(data.X_train)
     X = X.reshape(len(X), -1)
     clf = MLPClassifier(
-        hidden_layer_sizes=ARCH_KWARGS["mlp"]["hidden_units"], solver="adam", learning_rate_init=cfg["lr"],
+        hidden_layer_sizes=ARCH_KWARGS["mlp"]["hidden_units"], solver="adam",
+        learning_rate_init=cfg["lr"],
         batch_size=cfg["batch_size"], max_iter=epochs, alpha=0.0, shuffle=True, tol=0.0,
         n_iter_no_change=epochs + 1, early_stopping=False, random_state=cfg["seed"],
     )

@@ -72,7 +72,8 @@ def test_dates_and_durations_are_refused(data, fitted, dtype):
 
 @pytest.mark.parametrize(("column", "match"), [
     (lambda n: pd.to_datetime(np.arange(n) * 10**9), r"column 'c' has dtype datetime64"),
-    (lambda n: pd.Categorical(np.where(np.arange(n) % 2, "u", "v")), r"column 'c' has dtype category"),
+    (lambda n: pd.Categorical(np.where(np.arange(n) % 2, "u", "v")),
+     r"column 'c' has dtype category"),
     (lambda n: pd.array(np.arange(n) % 3, dtype="category"), r"column 'c' has dtype category"),
     (lambda n: np.array(["x"] * n, dtype=object), r"column 'c' .* not numbers, e.g. 'x'"),
 ])

@@ -191,8 +191,9 @@ def _check_predictions(model, X):
 @settings(SETTINGS, max_examples=150)
 @given(X=bad_X())
 def test_classifier_fit_and_predict_on_bad_X(X):
-    model = _checked(lambda: SkMNISTClassifier(arch="cnn", hidden_units=(4,), channels=(2,), **FAST)
-                     .fit(X, _good_y() if len(X) == N else np.arange(len(X)) % 2))
+    y = _good_y() if len(X) == N else np.arange(len(X)) % 2
+    model = _checked(lambda: SkMNISTClassifier(arch="cnn", hidden_units=(4,), channels=(2,),
+                                               **FAST).fit(X, y))
     if model is not None:
         _check_predictions(model, X)
     fitted = SkMNISTClassifier(arch="mlp", hidden_units=(4,), **FAST).fit(_good_X(), _good_y())

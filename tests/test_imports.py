@@ -130,7 +130,8 @@ def test_only_the_cli_imports_the_cli(graph):
 
 
 def test_import_skmnist_does_not_import_the_cli():
-    code = "import sys, skmnist; print(sorted(m for m in sys.modules if m.startswith('skmnist.cli')))"
+    code = ("import sys, skmnist; "
+            "print(sorted(m for m in sys.modules if m.startswith('skmnist.cli')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
@@ -138,7 +139,8 @@ def test_import_skmnist_does_not_import_the_cli():
 
 def _imported_after(code):
     probe = (f"{code}\nimport sys\n"
-             "print(sorted(m for m in ('torch', 'sklearn', 'skorch', 'optuna') if m in sys.modules))")
+             "print(sorted(m for m in ('torch', 'sklearn', 'skorch', 'optuna') "
+             "if m in sys.modules))")
     return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True).stdout.strip().splitlines()[-1]
 

@@ -221,7 +221,8 @@ def load_idx_folder(path, *, subset="train", as_images=False, return_X_y=False):
     >>> import numpy as np
     >>> from skmnist.datasets import load_idx_folder, write_idx
     >>> folder = tempfile.mkdtemp()
-    >>> _ = write_idx(os.path.join(folder, "train-images-idx3-ubyte"), np.zeros((4, 5, 5), np.uint8))
+    >>> images = np.zeros((4, 5, 5), np.uint8)
+    >>> _ = write_idx(os.path.join(folder, "train-images-idx3-ubyte"), images)
     >>> _ = write_idx(os.path.join(folder, "train-labels-idx1-ubyte"), np.arange(4, dtype=np.uint8))
     >>> load_idx_folder(folder).data.shape
     (4, 25)
