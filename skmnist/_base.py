@@ -52,7 +52,6 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
@@ -370,7 +369,9 @@ class BaseSkMNIST(DocLinkMixin, ClassifierMixin, BaseEstimator):
                     f"(classes_={self.classes_.tolist()}). Continued training (warm_start or "
                     "partial_fit) keeps the label set; refit from scratch for new labels."
                 )
-        return LabelEncoder().fit(self.classes_).transform(y)
+        # classes_ is sorted (np.unique) and holds every label of y (checked above):
+        # the codes are the positions, as LabelEncoder gives them.
+        return np.searchsorted(self.classes_, y).astype(np.int64)
 
     def _split_validation(self, images, y_enc):
         n = len(y_enc)
