@@ -153,6 +153,7 @@ import copy
 import hashlib
 import json
 import os
+import pickle
 import platform
 import statistics
 import tempfile
@@ -168,6 +169,11 @@ import skmnist
 from skmnist import SkMNISTClassifier, SkMNISTFineTuner
 from skmnist.datasets import fetch_fashion_mnist, load_mnist_sample
 
+# The recipes (and their prototypes) of the sample benchmark in this folder.
+from bench_sample_accuracy import CANDIDATES as RECIPES
+from bench_sample_accuracy import ElasticAffine
+from bench_sample_accuracy import build as build_recipe
+
 # Method name -> epochs as a multiple of --epochs. Each method is compared
 # with the scratch method of the same budget.
 METHODS = {
@@ -176,6 +182,38 @@ METHODS = {
     "ft_conv_reinit_3x": 3,
 }
 SCRATCH = {1: "scratch", 3: "scratch_3x"}
+# Few-shot recipes (issue 14): SkMNISTFineTuner parameters, all set (max_epochs,
+# batch_size, augment too, so --epochs and --batch-size do not apply); augment
+# "elastic" is bench_sample_accuracy.ElasticAffine with the given arguments. Each
+# recipe NAME is compared with "scratch@NAME": the scratch classifier (--scratch-recipe)
+# trained with the same max_epochs, batch_size and augment.
+FEWSHOT = {
+    # SkMNISTFineTuner() as shipped: its scratch reference gets the budget the
+    # fine-tuner's "auto" resolves to for a CNN (SHIPPED_BUDGET).
+    "fs_shipped": {},
+    "fs_default": {"max_epochs": 10, "batch_size": 32, "augment": None},
+    "fs_aug30": {"max_epochs": 30, "batch_size": 32, "augment": True},
+    "fs_aug60": {"max_epochs": 60, "batch_size": 32, "augment": True},
+    "fs_aug60_lr3": {"max_epochs": 60, "batch_size": 32, "augment": True, "lr": 3e-3},
+    "fs_aug60_bs10": {"max_epochs": 60, "batch_size": 10, "augment": True, "lr": 3e-3},
+    "fs_aug60_unfreeze": {"max_epochs": 60, "batch_size": 32, "augment": True,
+                          "unfreeze_epoch": 30},
+    "fs_aug60_none": {"max_epochs": 60, "batch_size": 32, "augment": True, "freeze": "none"},
+    "fs_aug60_reinit": {"max_epochs": 60, "batch_size": 32, "augment": True, "head": "reinit",
+                        "lr": 3e-3},
+    "fs_aug20": {"max_epochs": 20, "batch_size": 32, "augment": True},
+    "fs_aug30_none": {"max_epochs": 30, "batch_size": 32, "augment": True, "freeze": "none"},
+    "fs_aug30_none_f03": {"max_epochs": 30, "batch_size": 32, "augment": True,
+                          "freeze": "none", "backbone_lr_factor": 0.3},
+    "fs_aug30_strong": {"max_epochs": 30, "batch_size": 32,
+                        "augment": {"shift": 3, "rotation": 15, "scale": 0.15, "shear": 10}},
+    "fs_el30": {"max_epochs": 30, "batch_size": 32, "augment": {"alpha": 10.0, "sigma": 3.0}},
+    "fs_el30_34": {"max_epochs": 30, "batch_size": 32, "augment": {"alpha": 34.0, "sigma": 4.0}},
+    "fs_aug40_none_lr5": {"max_epochs": 40, "batch_size": 32, "augment": True,
+                          "freeze": "none", "lr": 5e-3},
+}
+SHIPPED_BUDGET = {"max_epochs": SkMNISTFineTuner._AUTO_RECIPE[True]["max_epochs"],
+                  "batch_size": 32, "augment": True}
 SCENARIOS = ("digits", "fashion")
 TITLES = {
     "digits": "A. pretrained on digits 0-4, new task digits 5-9",
@@ -221,6 +259,9 @@ def pretrain_settings(scenario, args):
     settings = {"scenario": scenario, "max_epochs": args.pretrain_epochs,
                 "augment": bool(args.pretrain_augment), "random_state": PRETRAIN_SEED,
                 "skmnist": skmnist.__version__, "torch": torch.__version__.split("+")[0]}
+    if args.pretrain_recipe is not None:
+        settings.pop("augment")
+        settings["recipe"] = [args.pretrain_recipe, repr(RECIPES[args.pretrain_recipe][1])]
     if scenario == "fashion":
         settings["n_images"] = args.fashion_n
     return settings
@@ -230,7 +271,11 @@ def pretrained_model(scenario, X, y, args, device):
     """Pretrain (or load from the cache) the model of a scenario; returns (model, info)."""
     settings = pretrain_settings(scenario, args)
     key = hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
-    path = os.path.join(args.cache, f"pretrained-{scenario}-{key}.skmnist")
+    # A recipe may hold objects the safe format cannot store (an ElasticAffine
+    # augmenter, the prototype classifier class): those are cached with pickle,
+    # files this script wrote itself.
+    suffix = "skmnist" if args.pretrain_recipe is None else "pkl"
+    path = os.path.join(args.cache, f"pretrained-{scenario}-{key}.{suffix}")
     info = {"settings": settings, "path": None if args.no_cache else path}
     if scenario == "fashion":
         X_pre, y_pre, X_eval, y_eval = fashion_subset(args.fashion_n)
@@ -239,17 +284,30 @@ def pretrained_model(scenario, X, y, args, device):
         X_eval = y_eval = None
     info["n_images"] = len(y_pre)
     if not args.no_cache and os.path.exists(path):
-        model = skmnist.load(path, device=device)
+        if suffix == "pkl":
+            with open(path, "rb") as f:
+                model = pickle.load(f)
+        else:
+            model = skmnist.load(path, device=device)
         info.update(cached=True, seconds=0.0)
     else:
         start = time.perf_counter()
-        model = SkMNISTClassifier(max_epochs=args.pretrain_epochs,
-                                  augment=True if args.pretrain_augment else None,
-                                  random_state=PRETRAIN_SEED, device=device).fit(X_pre, y_pre)
+        if args.pretrain_recipe is None:
+            model = SkMNISTClassifier(max_epochs=args.pretrain_epochs,
+                                      augment=True if args.pretrain_augment else None,
+                                      random_state=PRETRAIN_SEED, device=device)
+        else:
+            model = build_recipe(args.pretrain_recipe, PRETRAIN_SEED, args.pretrain_epochs)
+            model.set_params(device=device)
+        model.fit(X_pre, y_pre)
         info.update(cached=False, seconds=time.perf_counter() - start)
         if not args.no_cache:
             os.makedirs(args.cache, exist_ok=True)
-            skmnist.save(model, path)
+            if suffix == "pkl":
+                with open(path, "wb") as f:
+                    pickle.dump(model, f)
+            else:
+                skmnist.save(model, path)
     info["final_train_loss"] = float(model.history_[-1, "train_loss"])
     if X_eval is not None:
         info["eval"] = "Fashion-MNIST test set (10,000)"
@@ -279,13 +337,48 @@ def reinit_dense_head(model, seed):
     return model
 
 
+def fewshot_params(name):
+    """SkMNISTFineTuner parameters of the few-shot recipe ``name`` (augmenter built)."""
+    params = dict(FEWSHOT[name])
+    if isinstance(params.get("augment"), dict) and "alpha" in params["augment"]:
+        params["augment"] = ElasticAffine(**params["augment"])
+    return params
+
+
+def scratch_estimator(args, seed, device, **budget):
+    """A classifier trained from scratch: --scratch-recipe (or the defaults) with ``budget``."""
+    if args.scratch_recipe is None:
+        return SkMNISTClassifier(random_state=seed, device=device, **budget)
+    model = build_recipe(args.scratch_recipe, seed, budget.pop("max_epochs", None))
+    return model.set_params(device=device, **budget)
+
+
+def reference(method):
+    """The scratch method a fine-tuning method is compared with."""
+    if method in FEWSHOT:
+        return "scratch@" + method
+    return SCRATCH[METHODS[method]]
+
+
 def make_estimator(method, scenario, base, seed, args, device, work=None):
     """The estimator of ``method``; ``work`` is a spare copy of ``base`` for the reinit methods."""
+    if method in FEWSHOT:
+        params = fewshot_params(method)
+        if scenario == "fashion":
+            params.setdefault("head", "replace")
+        return SkMNISTFineTuner(base, random_state=seed, device=device, **params)
+    if method.startswith("scratch@"):
+        params = fewshot_params(method.removeprefix("scratch@"))
+        return scratch_estimator(args, seed, device, **{
+            k: params.get(k, SHIPPED_BUDGET[k]) for k in ("max_epochs", "batch_size", "augment")})
+    if method == "scratch_recipe":
+        return scratch_estimator(args, seed, device)
     budget = {"max_epochs": METHODS[method] * args.epochs, "batch_size": args.batch_size,
               "random_state": seed, "device": device}
     kind = method.removesuffix("_3x")
     if kind == "scratch":
-        return SkMNISTClassifier(**budget)
+        return scratch_estimator(args, seed, device, max_epochs=budget["max_epochs"],
+                                 batch_size=args.batch_size)
     ft = {"head": "replace" if scenario == "fashion" else "auto"}
     if args.ft_lr is not None:
         ft["lr"] = args.ft_lr
@@ -314,6 +407,13 @@ def make_estimator(method, scenario, base, seed, args, device, work=None):
 
 
 def describe(method, args):
+    if method in FEWSHOT:
+        return ", ".join(f"{k}={v!r}" for k, v in FEWSHOT[method].items()) or (
+            "SkMNISTFineTuner() as shipped")
+    if method.startswith("scratch@"):
+        return f"scratch, the budget and augment of {method.removeprefix('scratch@')}"
+    if method == "scratch_recipe":
+        return f"scratch, {args.scratch_recipe or 'SkMNISTClassifier()'} as it is"
     epochs = METHODS[method] * args.epochs
     kind = method.removesuffix("_3x")
     text = {"scratch": "SkMNISTClassifier",
@@ -372,8 +472,10 @@ def summarize(results, shots):
     for k in shots:
         row = {}
         for method, per_k in results.items():
-            scratch = SCRATCH[METHODS[method]]
-            if method.startswith("ft_") and scratch in results:
+            if not (method.startswith("ft_") or method in FEWSHOT):
+                continue
+            scratch = reference(method)
+            if scratch in results:
                 row[method] = {"reference": scratch,
                                "gain": paired_gain(per_k[k], results[scratch][k])}
         summary[k] = row
@@ -391,8 +493,9 @@ def signed(gain):
 
 def print_scenario(scenario, results, summary, pre, args):
     print(f"\n### {TITLES[scenario]}\n")
-    line = (f"pretrained: {pre['n_images']:,} images, {args.pretrain_epochs} epochs"
-            + (", augment=True" if args.pretrain_augment else "") + ", "
+    what = (f"recipe {args.pretrain_recipe!r}" if args.pretrain_recipe else "SkMNISTClassifier")
+    line = (f"pretrained: {what}, {pre['n_images']:,} images, {args.pretrain_epochs or 'its'} "
+            "epochs" + (", augment=True" if args.pretrain_augment else "") + ", "
             + ("loaded from cache" if pre["cached"] else f"trained in {pre['seconds']:.0f} s"))
     if "eval_accuracy" in pre:
         line += f"; {100 * pre['eval_accuracy']:.1f}% on the {pre['eval']}"
@@ -421,8 +524,11 @@ def print_scenario(scenario, results, summary, pre, args):
               "gain in points over scratch with the same epochs, paired by seed:")
         shown = {m: f"`{m}` (the default)" if m == "ft_backbone" else f"`{m}`"
                  for m in ("ft_backbone",) if m in row}
+        for method in row:
+            if method in FEWSHOT:
+                shown.setdefault(method, f"`{method}`")
         for factor in sorted(set(METHODS.values())):
-            same = [m for m in row if METHODS[m] == factor and m != "ft_backbone"]
+            same = [m for m in row if METHODS.get(m) == factor and m != "ft_backbone"]
             if same:
                 best = max(same, key=lambda m: results[m][k]["mean"])
                 shown.setdefault(best, f"`{best}` (best at {factor * args.epochs} epochs)")
@@ -485,6 +591,12 @@ def parse_args(argv=None):
                    help="epochs of pretraining (default 10, SkMNISTClassifier's default)")
     p.add_argument("--pretrain-augment", action="store_true",
                    help="pretrain with augment=True (random shifts, rotations, zooms)")
+    p.add_argument("--pretrain-recipe", default=None, metavar="NAME",
+                   help="pretrain with a recipe of bench_sample_accuracy.py instead "
+                        "(--pretrain-epochs then overrides its max_epochs only if given)")
+    p.add_argument("--scratch-recipe", default=None, metavar="NAME",
+                   help="train the scratch references with a recipe of "
+                        "bench_sample_accuracy.py (default: SkMNISTClassifier's defaults)")
     p.add_argument("--fashion-n", type=int, default=None,
                    help="Fashion-MNIST images to pretrain on (default 10000)")
     p.add_argument("--cache", default=os.path.join(tempfile.gettempdir(),
@@ -504,13 +616,26 @@ def parse_args(argv=None):
     defaults = {"shots": (10,) if fast else (10, 50), "seeds": (0,) if fast else (0, 1, 2),
                 "epochs": 3 if fast else 10, "pretrain_epochs": 2 if fast else 10,
                 "fashion_n": 2000 if fast else 10000}
+    if args.pretrain_recipe is not None:
+        defaults.pop("pretrain_epochs")  # None: the recipe's own
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+    for name in (args.pretrain_recipe, args.scratch_recipe):
+        if name is not None and name not in RECIPES:
+            p.error(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}")
     args.scenarios = tuple(s.strip() for s in args.scenarios.split(",") if s.strip())
-    args.methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    methods = []
+    for m in (m.strip() for m in args.methods.split(",") if m.strip()):
+        if m in FEWSHOT and "scratch@" + m not in methods:
+            methods.append("scratch@" + m)  # its reference, trained first
+        if m not in methods:
+            methods.append(m)
+    args.methods = tuple(methods)
+    known_methods = (list(METHODS) + list(FEWSHOT) + ["scratch@" + f for f in FEWSHOT]
+                     + ["scratch_recipe"])
     for name, values, known in (("scenario", args.scenarios, SCENARIOS),
-                                ("method", args.methods, METHODS)):
+                                ("method", args.methods, known_methods)):
         unknown = sorted(set(values) - set(known))
         if unknown:
             p.error(f"unknown {name}(s) {unknown}; known: {', '.join(known)}")

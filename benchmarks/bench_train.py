@@ -61,8 +61,10 @@ The three torch variants build the module with
 ``SkMNISTClassifier(random_state=0)`` uses, so they start from identical
 weights (checked, untimed, before the rounds; see
 ``same_initial_weights_as_torch_loop`` in the JSON). MLPClassifier uses its
-own (Glorot) initialisation. The default CNN is ``get_model("cnn")``
-(channels (32, 64), head (128,), dropout 0.25, batch norm); the MLP is
+own (Glorot) initialisation. The default CNN is ``get_model("cnn",
+channels=(32, 64, 128))`` (what ``channels="auto"`` builds; head (128,),
+dropout 0.25, batch norm), trained by every variant without augmentation
+or label smoothing; the MLP is
 ``get_model("mlp", hidden_units=(128,))`` (784-128-10).
 
 Fairness: all variants run in one process, alternating
@@ -161,7 +163,10 @@ VARIANTS = {
     "cnn": ("torch_loop", "lean_loop", "skmnist", "skorch_default"),
     "mlp": ("torch_loop", "lean_loop", "skmnist", "skorch_default", "MLPClassifier"),
 }
-ARCH_KWARGS = {"cnn": {}, "mlp": {"hidden_units": (128,)}}
+# The default CNN is what channels="auto" builds; every variant trains it
+# without augmentation or label smoothing (TRAINING_KWARGS), as the loops do.
+ARCH_KWARGS = {"cnn": {"channels": (32, 64, 128)}, "mlp": {"hidden_units": (128,)}}
+TRAINING_KWARGS = {"augment": None, "label_smoothing": 0.0}
 RANDOM_STATE = 0  # the data subset and split; the default training seed
 
 
@@ -292,7 +297,8 @@ def verify_same_init(arch, data, cfg):
                                      optimizer=torch.optim.Adam, device=str(cfg["device"]))
     net.initialize()
     small = warmup_data(data, cfg["batch_size"])
-    clf = SkMNISTClassifier(arch=arch, **ARCH_KWARGS[arch], lr=1e-30, lr_schedule=None,
+    clf = SkMNISTClassifier(arch=arch, **ARCH_KWARGS[arch], **TRAINING_KWARGS, lr=1e-30,
+                            lr_schedule=None,
                             max_epochs=1, batch_size=cfg["batch_size"],
                             device=str(cfg["device"]), random_state=RANDOM_STATE)
     clf.fit(small.X_train, small.y_train)
@@ -395,7 +401,7 @@ def run_lean_loop(data, cfg):
 def run_skmnist(data, cfg):
     device = cfg["device"]
     clf = SkMNISTClassifier(
-        arch=cfg["arch"], **ARCH_KWARGS[cfg["arch"]], input_scaling="standard",
+        arch=cfg["arch"], **ARCH_KWARGS[cfg["arch"]], **TRAINING_KWARGS, input_scaling="standard",
         lr=cfg["lr"], optimizer="adam", lr_schedule=None, batch_size=cfg["batch_size"],
         max_epochs=cfg["epochs"], device=str(device), random_state=cfg["seed"],
         n_jobs=torch.get_num_threads(),  # the baselines' threads, whatever the load

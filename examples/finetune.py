@@ -6,22 +6,21 @@ task (digits 5-9) has only a handful of labelled images. This example
 * pretrains :class:`skmnist.SkMNISTClassifier` on the 2,500 images of digits
   0-4 in the bundled MNIST sample;
 * draws 10 labelled images per class of digits 5-9 (50 images) and trains,
-  for the same 10 epochs, a CNN from scratch and a
-  :class:`skmnist.SkMNISTFineTuner` started from the pretrained model;
+  for the same 20 epochs with augmentation (the fine-tuner's default for a
+  CNN), a CNN from scratch and a :class:`skmnist.SkMNISTFineTuner` started
+  from the pretrained model, both with their other defaults;
 * scores both on the other 2,450 images of digits 5-9, which neither model
   trained on;
 * saves the fine-tuned model with :func:`skmnist.save`, loads it back with
   :func:`skmnist.load` and checks that it predicts the same.
 
 The fine-tuner gets a new five-class output layer (the classes differ from the
-pretrained ones, so ``head="auto"`` replaces it). ``freeze=2`` freezes the two
-convolutional blocks, whose features carry over from digits 0-4 to 5-9;
-``backbone_lr_factor=1.0`` trains the dense hidden layer as fast as the new
-output layer. That layer was fitted to separate digits 0-4 and has to be
-retrained: freezing it (``freeze="backbone"``, the default) or training it at
-0.1x the learning rate (the default ``backbone_lr_factor``) loses to training
-from scratch here. ``benchmarks/bench_finetune.py`` measures all of these over
-several seeds.
+pretrained ones, so ``head="auto"`` replaces it); ``freeze="backbone"`` (the
+default) freezes the convolutional blocks, whose features carry over from
+digits 0-4 to 5-9, and trains the dense layers with the new head.
+``benchmarks/bench_finetune.py`` measures this over ten seeds and draws of
+the 50 images: 93.9% against 84.3% from scratch with the same budget (+9.5
+points, every seed better).
 
 Set ``SKMNIST_EXAMPLE_FAST=1`` to pretrain on fewer images for one epoch (CI).
 Run it with ``python examples/finetune.py``.
@@ -46,7 +45,9 @@ X_old, y_old = X[y < 5], y[y < 5]
 if FAST:
     X_old, y_old = X_old[::5], y_old[::5]
 start = time.perf_counter()
-pretrained = SkMNISTClassifier(max_epochs=1 if FAST else 5, random_state=0).fit(X_old, y_old)
+# The defaults (30 epochs with augmentation for images); one epoch in fast mode.
+fast = {"max_epochs": 1} if FAST else {}
+pretrained = SkMNISTClassifier(random_state=0, **fast).fit(X_old, y_old)
 print(f"pretrained on {len(y_old)} images of digits {pretrained.classes_.tolist()} "
       f"in {time.perf_counter() - start:.1f} s")
 
@@ -60,11 +61,11 @@ X_train, y_train, X_test, y_test = X_new[train], y_new[train], X_new[test], y_ne
 print(f"new task: {len(y_train)} labelled images of digits {np.unique(y_train).tolist()}, "
       f"{len(y_test)} test images")
 
-# 3. The same budget (10 epochs, batch 32: both estimators' defaults) for both.
+# 3. The same budget for both: 20 epochs of batch 32 with augmentation, what
+# SkMNISTFineTuner's max_epochs="auto" gives a CNN (the classifier's is 30).
 models = {
-    "from scratch": SkMNISTClassifier(random_state=0),
-    "fine-tuned": SkMNISTFineTuner(pretrained, freeze=2, backbone_lr_factor=1.0,
-                                   random_state=0),
+    "from scratch": SkMNISTClassifier(max_epochs=20, random_state=0),
+    "fine-tuned": SkMNISTFineTuner(pretrained, random_state=0),
 }
 for name, model in models.items():
     start = time.perf_counter()

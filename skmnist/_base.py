@@ -81,6 +81,8 @@ from ._training import EpochRunner, seed_torch
 from ._validation import check_bool, check_choice, check_float, check_int
 
 _SCHEDULES = (None, "cosine", "step")
+#: Architectures that augment="auto" augments: skmnist's convolutional ones.
+_AUTO_AUGMENTED_ARCHS = ("cnn", "lenet5")
 # Seeded training reseeds torch's process-wide generator inside fork_rng;
 # fits in threads of one process take turns so they cannot reseed each other.
 _SEEDED_TRAINING_LOCK = threading.RLock()
@@ -237,6 +239,32 @@ class BaseSkMNIST(DocLinkMixin, ClassifierMixin, BaseEstimator):
     def _before_epoch(self):
         """Runs before every epoch."""
 
+    # ------------------------------------------------- "auto" training recipe
+    #: What ``"auto"`` means for max_epochs and label_smoothing, without and
+    #: with augmentation (``benchmarks/README.md``, issue 14's measurements).
+    _AUTO_RECIPE = {False: {"max_epochs": 10, "label_smoothing": 0.0},
+                    True: {"max_epochs": 30, "label_smoothing": 0.1}}
+
+    def _augment_spec(self):
+        """``augment`` with ``"auto"`` resolved: on for skmnist's CNNs on images.
+
+        Needs the fitted ``arch_`` and input shape.
+        """
+        if isinstance(self.augment, str) and self.augment == "auto":
+            _, h, w = self._model_input_shape()
+            images = h >= 2 and w >= 2
+            return True if images and self.arch_ in _AUTO_AUGMENTED_ARCHS else None
+        return self.augment
+
+    def _resolved(self, name):
+        """The value of ``max_epochs`` or ``label_smoothing``, ``"auto"`` resolved."""
+        value = getattr(self, name)
+        if isinstance(value, str) and value == "auto":
+            spec = self._augment_spec()
+            augmenting = not (spec is None or spec is False or spec is np.False_)
+            return self._AUTO_RECIPE[augmenting][name]
+        return value
+
     # ---------------------------------------------------------- parameters
     def _check_params(self):
         """Check the training parameters; return the training device."""
@@ -254,7 +282,9 @@ class BaseSkMNIST(DocLinkMixin, ClassifierMixin, BaseEstimator):
         check_float(self.weight_decay, "weight_decay", low=0)
         check_choice(self.lr_schedule, "lr_schedule", _SCHEDULES)
         check_int(self.batch_size, "batch_size", low=1)
-        check_int(self.max_epochs, "max_epochs", low=1)
+        check_int(self.max_epochs, "max_epochs", low=1, allow_auto=True)
+        check_float(self.label_smoothing, "label_smoothing", low=0, high=1, high_open=True,
+                    allow_auto=True)
         check_float(self.validation_fraction, "validation_fraction", low=0, high=1,
                     low_open=True, high_open=True, allow_none=True)
         check_int(self.n_iter_no_change, "n_iter_no_change", low=1, allow_none=True)
@@ -490,7 +520,7 @@ class BaseSkMNIST(DocLinkMixin, ClassifierMixin, BaseEstimator):
             threads.recheck()
             self._before_epoch()
 
-        net.augment_fn = make_augmenter(self.augment, seed=runner.seed,
+        net.augment_fn = make_augmenter(self._augment_spec(), seed=runner.seed,
                                         image_shape=self._model_input_shape())
         net.train_split = None
         if valid is not None:
@@ -498,7 +528,7 @@ class BaseSkMNIST(DocLinkMixin, ClassifierMixin, BaseEstimator):
                 self._to_device_tensor(valid[0], device),
                 torch.as_tensor(valid[1], dtype=torch.long, device=device)))
         runner.begin(net, Xt, yt, new_run=not incremental, resumed=resumed)
-        n_epochs = 1 if incremental else self.max_epochs - runner.run_epochs
+        n_epochs = 1 if incremental else self._resolved("max_epochs") - runner.run_epochs
         try:
             self.interrupted_ = runner.run(
                 net, Xt, yt, n_epochs,
@@ -514,24 +544,26 @@ class BaseSkMNIST(DocLinkMixin, ClassifierMixin, BaseEstimator):
     def _build_net(self, module, device):
         """Wrap ``module`` in the skorch net that trains it (``net_``)."""
         callbacks = []
+        max_epochs = self._resolved("max_epochs")
         # Each fit restarts the schedule (last_epoch=-1); partial_fit calls
         # continue it. Cosine restarts every max_epochs epochs, so a long run
         # of partial_fit calls never trains at a learning rate of zero.
         if self.lr_schedule == "cosine":
             callbacks.append(("lr_scheduler", LRScheduler(
-                torch.optim.lr_scheduler.CosineAnnealingWarmRestarts, T_0=self.max_epochs,
+                torch.optim.lr_scheduler.CosineAnnealingWarmRestarts, T_0=max_epochs,
                 last_epoch=-1)))
         elif self.lr_schedule == "step":
             callbacks.append(("lr_scheduler", LRScheduler(
-                torch.optim.lr_scheduler.StepLR, step_size=max(1, self.max_epochs // 3),
+                torch.optim.lr_scheduler.StepLR, step_size=max(1, max_epochs // 3),
                 gamma=0.1, last_epoch=-1)))
         opt_cls, opt_kwargs = optimizer_params(self.optimizer, self.weight_decay, device)
         self.net_ = SkorchEngineNet(
             module=module,
             criterion=torch.nn.CrossEntropyLoss,
+            criterion__label_smoothing=float(self._resolved("label_smoothing")),
             optimizer=opt_cls,
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=max_epochs,
             batch_size=self.batch_size,
             iterator_train=TensorBatchIterator,
             iterator_train__shuffle=True,

@@ -10,6 +10,9 @@ from .models._registry import export_builders, import_builders
 
 # Architecture hyperparameters that are also estimator parameters.
 _ARCH_PARAMS = ("hidden_units", "channels", "dropout", "batch_norm")
+#: channels="auto" for "cnn": three blocks (issue 14: 98.98% against 98.54%
+#: for two in 5-fold CV on the bundled sample, with augmentation).
+_AUTO_CNN_CHANNELS = (32, 64, 128)
 
 
 def _edit_distance(a, b):
@@ -46,9 +49,12 @@ class SkMNISTClassifier(BaseSkMNIST):
     hidden_units : tuple of int, default=None
         Hidden layer widths (the MLP's layers, the CNN's head). None uses
         the architecture's default.
-    channels : tuple of int, default=None
-        Output channels of the CNN's convolutional blocks; None uses the
-        default ``(32, 64)``.
+    channels : tuple of int, "auto" or None, default="auto"
+        Output channels of the CNN's convolutional blocks (their number is
+        the depth). ``"auto"`` gives ``"cnn"`` three blocks,
+        ``(32, 64, 128)``, and leaves other architectures their own
+        defaults; None uses the builder's default, ``(32, 64)`` for
+        ``"cnn"`` (the default until December 2026).
     dropout : float, default=None
         Dropout probability; None uses the architecture's default.
     batch_norm : bool, default=None
@@ -64,9 +70,12 @@ class SkMNISTClassifier(BaseSkMNIST):
         (per channel for images, per feature for tabular input) and
         standardises every input with them, so raw uint8 pixels, 0-1 floats
         and tabular features all work. None feeds the values unchanged.
-    augment : bool, "auto", dict, callable or None, default=None
+    augment : bool, "auto", dict, callable or None, default="auto"
         Train-time augmentation of image batches on the training device,
-        never applied when predicting: ``True`` (or ``"auto"``) applies random
+        never applied when predicting. ``"auto"`` augments when the
+        architecture is one of skmnist's CNNs (``"cnn"``, ``"lenet5"``, so
+        image input with ``arch="auto"``) and not for the MLP or a builder
+        callable. ``True`` applies random
         shifts (2 pixels at 28x28), rotations (10 degrees) and zooms (10%);
         a dict such as ``{"shift": 2, "rotation": 15, "scale": 0.1,
         "shear": 5}`` sets them; a callable maps a float tensor
@@ -80,6 +89,10 @@ class SkMNISTClassifier(BaseSkMNIST):
         (``fused=True``); a class is used with its own defaults.
     weight_decay : float, default=0.0
         L2 penalty passed to the optimizer.
+    label_smoothing : float or "auto", default="auto"
+        Label smoothing of the cross-entropy loss (torch's
+        ``CrossEntropyLoss(label_smoothing=...)``), in [0, 1). ``"auto"``
+        is 0.1 when training augments and 0.0 otherwise.
     lr_schedule : {"cosine", "step"} or None, default="cosine"
         Learning-rate schedule over ``max_epochs`` epochs: cosine annealing
         towards zero, or a step decay (x0.1 every third of the epochs). Each
@@ -88,8 +101,10 @@ class SkMNISTClassifier(BaseSkMNIST):
     batch_size : int, default=32
         Samples per training batch (Keras' default; small data sets such as
         the bundled sample need the extra optimizer steps).
-    max_epochs : int, default=10
+    max_epochs : int or "auto", default="auto"
         Epochs per call to ``fit`` (``partial_fit`` always trains one).
+        ``"auto"`` is 30 when training augments (the default for images)
+        and 10 otherwise (the MLP on tabular data).
     validation_fraction : float, default=None
         Fraction of the training data held out (stratified) to report
         ``valid_loss`` and ``valid_acc`` each epoch and to drive early
@@ -180,6 +195,19 @@ class SkMNISTClassifier(BaseSkMNIST):
 
     Notes
     -----
+    For images, the defaults (``channels``, ``augment``, ``label_smoothing``
+    and ``max_epochs`` at ``"auto"``) train three convolutional blocks
+    ``(32, 64, 128)`` for 30 epochs with train-time augmentation and label
+    smoothing 0.1: 99.0% 5-fold cross-validated accuracy on the bundled
+    5,000-image sample, against 97.5% for the earlier defaults (two
+    blocks, 10 epochs, nothing else), in about four times the fit time
+    (about 50 s for the 5,000 images on two CPU cores). The figures and the
+    table of accuracy against ``max_epochs`` are in the user guide's
+    benchmarks page. ``augment=False`` brings the 10 epochs without label
+    smoothing back; ``channels=None, augment=False`` is the old default
+    whole. Tabular input (the MLP) trains as before: 10 epochs, no
+    augmentation, no label smoothing.
+
     Training runs inside ``torch.random.fork_rng``, so seeding never changes
     torch's global random state; fits in several threads of one process take
     turns. Results are reproducible on the CPU for a fixed ``random_state``
@@ -202,19 +230,20 @@ class SkMNISTClassifier(BaseSkMNIST):
         arch="auto",
         *,
         hidden_units=None,
-        channels=None,
+        channels="auto",
         dropout=None,
         batch_norm=None,
         module_params=None,
         image_shape=None,
         input_scaling="standard",
-        augment=None,
+        augment="auto",
         lr=2e-3,
         optimizer="adam",
         weight_decay=0.0,
+        label_smoothing="auto",
         lr_schedule="cosine",
         batch_size=32,
-        max_epochs=10,
+        max_epochs="auto",
         validation_fraction=None,
         n_iter_no_change=None,
         tol=1e-4,
@@ -240,6 +269,7 @@ class SkMNISTClassifier(BaseSkMNIST):
         self.lr = lr
         self.optimizer = optimizer
         self.weight_decay = weight_decay
+        self.label_smoothing = label_smoothing
         self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -328,6 +358,10 @@ class SkMNISTClassifier(BaseSkMNIST):
         """The builder's hyperparameters: those set here and in module_params."""
         chosen = {name: getattr(self, name) for name in _ARCH_PARAMS
                   if getattr(self, name) is not None}
+        if isinstance(chosen.get("channels"), str) and chosen["channels"] == "auto":
+            del chosen["channels"]
+            if arch == "cnn":
+                chosen["channels"] = _AUTO_CNN_CHANNELS
         chosen.update(self.module_params or {})
         if callable(arch):
             accepted = inspect.signature(arch).parameters

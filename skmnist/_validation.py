@@ -17,16 +17,24 @@ def _is_int(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-def check_int(value, name, *, low=None, high=None, allow_none=False):
+def _is_auto(value):
+    return isinstance(value, str) and value == "auto"
+
+
+def check_int(value, name, *, low=None, high=None, allow_none=False, allow_auto=False):
     """Return ``value`` as an int, or raise ``ValueError`` naming ``name``.
 
     Booleans are refused (``True`` is not a count); ``low`` and ``high`` are
-    inclusive bounds.
+    inclusive bounds. With ``allow_auto``, the string ``"auto"`` is returned
+    as it is.
     """
     if value is None and allow_none:
         return None
+    if allow_auto and _is_auto(value):
+        return value
     if not _is_int(value):
-        raise ValueError(f"{name} must be an integer, got {value!r}.")
+        kind = "an integer or 'auto'" if allow_auto else "an integer"
+        raise ValueError(f"{name} must be {kind}, got {value!r}.")
     if low is not None and value < low:
         raise ValueError(f"{name} must be >= {low}, got {value!r}.")
     if high is not None and value > high:
@@ -35,13 +43,19 @@ def check_int(value, name, *, low=None, high=None, allow_none=False):
 
 
 def check_float(value, name, *, low=None, high=None, low_open=False, high_open=False,
-                allow_none=False):
-    """Return ``value`` as a finite float within the bounds, or raise ``ValueError``."""
+                allow_none=False, allow_auto=False):
+    """Return ``value`` as a finite float within the bounds, or raise ``ValueError``.
+
+    With ``allow_auto``, the string ``"auto"`` is returned as it is.
+    """
     if value is None and allow_none:
         return None
+    if allow_auto and _is_auto(value):
+        return value
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) \
             or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+        kind = "a finite number or 'auto'" if allow_auto else "a finite number"
+        raise ValueError(f"{name} must be {kind}, got {value!r}.")
     if low is not None and (value < low or (low_open and value == low)):
         raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}.")
     if high is not None and (value > high or (high_open and value == high)):

@@ -1175,7 +1175,7 @@ def _aug_data():
 def test_augment_is_seeded_and_changes_training():
     X, y = _aug_data()
     params = dict(channels=(4,), hidden_units=(8,), max_epochs=2, device="cpu", random_state=0)
-    plain = SkMNISTClassifier(**params).fit(X, y)
+    plain = SkMNISTClassifier(augment=None, **params).fit(X, y)
     aug_a = SkMNISTClassifier(augment=True, **params).fit(X, y)
     aug_b = SkMNISTClassifier(augment={"shift": 1, "rotation": 5}, **params).fit(X, y)
     aug_a2 = SkMNISTClassifier(augment=True, **params).fit(X, y)
@@ -1238,3 +1238,79 @@ def test_compile_trains_predicts_and_saves(tmp_path):
     np.testing.assert_allclose(loaded.predict_proba(X), proba, atol=1e-6)
     with pytest.raises(ValueError, match="compile must be True or False"):
         SkMNISTClassifier(compile="yes").fit(X, y)
+
+
+# ------------------------------------------------- the "auto" image recipe
+def _recipe(clf):
+    net = clf.net_
+    return {
+        "augments": net.augment_fn is not None,
+        "epochs": clf.n_iter_,
+        "smoothing": net.criterion_.label_smoothing,
+        "channels": tuple(m.out_channels for m in clf.module_.modules()
+                          if isinstance(m, nn.Conv2d)),
+    }
+
+
+def test_auto_recipe_for_images_is_three_blocks_augmented_30_epochs_smoothed():
+    X, y = _aug_data()
+    clf = SkMNISTClassifier(hidden_units=(8,), device="cpu", random_state=0).fit(X[:16], y[:16])
+    assert clf.get_params()["max_epochs"] == "auto"  # the parameter is left as it was
+    assert _recipe(clf) == {"augments": True, "epochs": 30, "smoothing": 0.1,
+                            "channels": (32, 64, 128)}
+    # What each part is, spelt out: the same network, bit for bit.
+    spelt = SkMNISTClassifier(hidden_units=(8,), channels=(32, 64, 128), augment=True,
+                              max_epochs=30, label_smoothing=0.1, device="cpu",
+                              random_state=0).fit(X[:16], y[:16])
+    assert_array_equal(spelt.predict_proba(X), clf.predict_proba(X))
+
+
+def test_auto_recipe_off_for_the_mlp_and_for_builders():
+    X, y = _aug_data()
+    tabular = SkMNISTClassifier(hidden_units=(4,), device="cpu", random_state=0).fit(
+        X.reshape(64, -1)[:, :20].astype(np.float32), y)
+    assert tabular.arch_ == "mlp"
+    assert _recipe(tabular) == {"augments": False, "epochs": 10, "smoothing": 0.0,
+                                "channels": ()}
+    mlp_on_images = SkMNISTClassifier(arch="mlp", hidden_units=(4,), device="cpu",
+                                      random_state=0).fit(X, y)
+    assert _recipe(mlp_on_images)["augments"] is False
+
+    def builder(in_channels, height, width, n_classes):
+        return nn.Sequential(nn.Conv2d(in_channels, 2, 3), nn.Flatten(),
+                             nn.Linear(2 * (height - 2) * (width - 2), n_classes))
+
+    own = SkMNISTClassifier(arch=builder, device="cpu", random_state=0).fit(X, y)
+    assert _recipe(own) == {"augments": False, "epochs": 10, "smoothing": 0.0, "channels": (2,)}
+
+
+def test_old_fast_behaviour_back_and_auto_parts_alone():
+    X, y = _aug_data()
+    old = SkMNISTClassifier(channels=None, augment=None, hidden_units=(8,), device="cpu",
+                            random_state=0).fit(X, y)
+    assert _recipe(old) == {"augments": False, "epochs": 10, "smoothing": 0.0,
+                            "channels": (32, 64)}
+    # augment=False also turns the epochs and the smoothing "auto" resolves to back.
+    short = SkMNISTClassifier(augment=False, channels=(4,), hidden_units=(8,), device="cpu",
+                              random_state=0).fit(X, y)
+    assert _recipe(short) == {"augments": False, "epochs": 10, "smoothing": 0.0,
+                              "channels": (4,)}
+    # An explicit augmenter keeps the long recipe; LeNet-5 has no channels to set.
+    lenet = SkMNISTClassifier(arch="lenet5", augment={"shift": 1}, max_epochs=2,
+                              label_smoothing=0.2, device="cpu", random_state=0).fit(X, y)
+    assert _recipe(lenet) == {"augments": True, "epochs": 2, "smoothing": 0.2,
+                              "channels": (6, 16)}
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"max_epochs": "long"}, r"max_epochs must be an integer or 'auto', got 'long'"),
+    ({"max_epochs": 0}, r"max_epochs must be >= 1"),
+    ({"label_smoothing": 1.0}, r"label_smoothing must be < 1"),
+    ({"label_smoothing": -0.1}, r"label_smoothing must be >= 0"),
+    ({"label_smoothing": "some"}, r"label_smoothing must be a finite number or 'auto'"),
+    ({"channels": "wide"}, r"channels"),
+])
+def test_auto_parameters_refuse_other_values(params, message):
+    X, y = _aug_data()
+    with pytest.raises(ValueError, match=message):
+        SkMNISTClassifier(device="cpu", **params).fit(X, y)

@@ -29,7 +29,8 @@ def mnist():
 def base(mnist):
     X, y = mnist
     low = y < 5
-    return SkMNISTClassifier(max_epochs=2, **SMALL).fit(X[low][:1000], y[low][:1000])
+    model = SkMNISTClassifier(max_epochs=2, augment=None, **SMALL)
+    return model.fit(X[low][:1000], y[low][:1000])
 
 
 @pytest.fixture()
@@ -159,7 +160,7 @@ def test_head_reinit_keeps_only_the_convolutional_features(base, mnist):
 
 
 def test_head_reinit_trains_and_round_trips(base, high, tmp_path):
-    tuner = SkMNISTFineTuner(base, head="reinit", max_epochs=2, device="cpu",
+    tuner = SkMNISTFineTuner(base, head="reinit", max_epochs=2, augment=None, device="cpu",
                              random_state=0).fit(*high)
     assert tuner.score(*high) > 0.5
     loaded = load(save(tuner, tmp_path / "reinit.skmnist"))
@@ -304,3 +305,14 @@ def test_bad_pretrained(high, pretrained, match):
     error = FileNotFoundError if match == "No saved model" else ValueError
     with pytest.raises(error, match=match):
         SkMNISTFineTuner(pretrained, device="cpu").fit(*high)
+
+
+def test_auto_recipe_of_the_fine_tuner(base, high):
+    # A CNN: augmented, 20 epochs (the few-shot recipe), no label smoothing.
+    tuner = SkMNISTFineTuner(base, device="cpu", random_state=0).fit(high[0][:40], high[1][:40])
+    assert tuner.net_.augment_fn is not None
+    assert tuner.n_iter_ == 20 and tuner.net_.criterion_.label_smoothing == 0.0
+    plain = SkMNISTFineTuner(base, augment=None, label_smoothing=0.05, device="cpu",
+                             random_state=0).fit(high[0][:40], high[1][:40])
+    assert plain.net_.augment_fn is None
+    assert plain.n_iter_ == 10 and plain.net_.criterion_.label_smoothing == 0.05

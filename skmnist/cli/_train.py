@@ -86,7 +86,7 @@ def _finish(model, data, args, fit_seconds, *, saved_as, title):
     os.makedirs(args.output, exist_ok=True)
     path = save(model, os.path.join(args.output, "model.skmnist"))
     if model.interrupted_:
-        print(f"Interrupted after {model.n_iter_} of {model.max_epochs} epochs ("
+        print(f"Interrupted after {model.n_iter_} of {model._resolved('max_epochs')} epochs ("
               f"{fit_seconds:.1f}s): saved the model of the last completed epoch to {path} "
               "(no report).", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -197,7 +197,9 @@ def cmd_finetune(args):
         per_class = f", at most {args.labels_per_class} per class"
     tuner = SkMNISTFineTuner(
         model_path, freeze=args.freeze, unfreeze_epoch=args.unfreeze_epoch, head=args.head,
-        lr=args.lr, max_epochs=args.epochs, device=args.device, random_state=args.seed,
+        **({} if args.lr is None else {"lr": args.lr}),
+        **({} if args.epochs is None else {"max_epochs": args.epochs}),
+        device=args.device, random_state=args.seed,
         verbose=0 if args.quiet else 1)
     print(f"Fine-tuning {base.arch_!r} from {model_path} on {len(X)} {data.name} images "
           f"({len(np.unique(y))} classes{per_class}), testing on {len(data.y_test)}.",
@@ -246,11 +248,12 @@ def add_finetune_parser(sub):
                              "dense layers (for data from another domain)")
     parser.add_argument("--labels-per-class", type=positive_int, default=None, metavar="K",
                         help="train on at most K images of each class (default: all)")
-    parser.add_argument("--epochs", type=positive_int, default=5, metavar="N",
-                        help="fine-tuning epochs (default 5)")
-    parser.add_argument("--lr", type=float, default=1e-2,
+    parser.add_argument("--epochs", type=positive_int, default=None, metavar="N",
+                        help="fine-tuning epochs (default: SkMNISTFineTuner's max_epochs, "
+                             "20 for a CNN)")
+    parser.add_argument("--lr", type=float, default=None,
                         help="learning rate of the head; the backbone trains at a tenth of "
-                             "it (default 0.01)")
+                             "it (default: SkMNISTFineTuner's, 0.01)")
     add_device_argument(parser)
     _add_output_arguments(parser, "finetuned/ next to the pretrained model")
     add_data_arguments(parser)

@@ -166,10 +166,15 @@ def epoch_plan(estimator):
     naming) or else ``max_iter`` (scikit-learn's ``SGDClassifier``,
     ``MLPClassifier``, ...). Without ``partial_fit`` or without either
     parameter the folds are trained with ``fit`` and nothing is pruned.
+    skmnist's ``max_epochs="auto"`` gives ``("auto", True)``: the count is
+    known once the first epoch has built the model.
     """
     if not hasattr(estimator, "partial_fit"):
         return None, False
     params = estimator.get_params(deep=False)
+    if isinstance(params.get("max_epochs"), str) and params["max_epochs"] == "auto" \
+            and hasattr(estimator, "_resolved"):
+        return "auto", True
     for key in ("max_epochs", "max_iter"):
         value = params.get(key)
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1:
@@ -294,7 +299,9 @@ class CVObjective:
             record(max(_n_iter(m) for m in models))
             return float(np.mean(scores))
 
-        for epoch in range(1, n_epochs + 1):
+        epoch = 0
+        while n_epochs == "auto" or epoch < n_epochs:
+            epoch += 1
             for k, (X_train, y_train, X_valid, y_valid) in enumerate(folds):
                 start = time.perf_counter()
                 if epoch == 1 and self.classes is not None:
@@ -305,6 +312,8 @@ class CVObjective:
                 start = time.perf_counter()
                 scores[k] = self.scorer(models[k], X_valid, y_valid)
                 score_times[k] += time.perf_counter() - start
+            if n_epochs == "auto":  # resolved by the built model (30 for a CNN on images)
+                n_epochs = int(models[0]._resolved("max_epochs"))
             mean = float(np.mean(scores))
             trial.report(mean, epoch)
             if epoch < n_epochs and trial.should_prune():

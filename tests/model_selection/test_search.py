@@ -169,7 +169,7 @@ def test_is_a_classifier_that_clones_and_exposes_params():
     assert is_classifier(search)
     cloned = clone(search)
     assert cloned.get_params()["pruner"] == "median"
-    assert cloned.get_params()["estimator__max_epochs"] == 10
+    assert cloned.get_params()["estimator__max_epochs"] == "auto"
     search.set_params(estimator__max_epochs=2, cv=3)
     assert search.estimator.max_epochs == 2 and search.cv == 3
     regression = ArchitectureSearchCV(Ridge(), {"alpha": [0.1, 1.0]})

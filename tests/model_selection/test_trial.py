@@ -61,8 +61,25 @@ def test_waits_for_an_earlier_trial_that_has_not_picked_yet():
 
 def test_epoch_plan():
     assert epoch_plan(SkMNISTClassifier(max_epochs=7)) == (7, True)
+    # "auto" is resolved by the model the first epoch builds.
+    assert epoch_plan(SkMNISTClassifier()) == ("auto", True)
     assert epoch_plan(SGDClassifier(max_iter=4)) == (4, True)
     assert epoch_plan(MLPClassifier(max_iter=3)) == (3, True)
     # partial_fit exists only for some solvers: tested on the configured estimator.
     assert epoch_plan(MLPClassifier(solver="lbfgs", max_iter=3)) == (None, False)
     assert epoch_plan(LogisticRegression()) == (None, False)
+
+
+def test_auto_epochs_are_searched_epoch_by_epoch():
+    import numpy as np
+
+    from skmnist.model_selection import ArchitectureSearchCV
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 6).astype(np.float32)
+    y = (X[:, 0] > 0.5).astype(int)
+    # Tabular input: the MLP, which "auto" trains for 10 epochs.
+    search = ArchitectureSearchCV(
+        SkMNISTClassifier(hidden_units=(4,), device="cpu", random_state=0),
+        {"lr": [1e-2]}, cv=2, refit=False).fit(X, y)
+    assert search.cv_results_["epochs_trained"].tolist() == [10]
