@@ -212,7 +212,7 @@ FEWSHOT = {
     "fs_aug40_none_lr5": {"max_epochs": 40, "batch_size": 32, "augment": True,
                           "freeze": "none", "lr": 5e-3},
 }
-SHIPPED_BUDGET = {"max_epochs": SkMNISTFineTuner._AUTO_RECIPE[True]["max_epochs"],
+SHIPPED_BUDGET = {"max_epochs": SkMNISTFineTuner._AUTO_RECIPE["augmented"]["max_epochs"],
                   "batch_size": 32, "augment": True}
 SCENARIOS = ("digits", "fashion")
 TITLES = {

@@ -83,6 +83,9 @@ from ._validation import check_bool, check_choice, check_float, check_int
 _SCHEDULES = (None, "cosine", "step")
 #: Architectures that augment="auto" augments: skmnist's convolutional ones.
 _AUTO_AUGMENTED_ARCHS = ("cnn", "lenet5")
+#: ... on fewer training images than this. Measured at both ends only: +1.5 points
+#: on 4,000 sample images, -0.5 on Fashion-MNIST's 60,000 (benchmarks/README.md).
+_AUTO_AUGMENT_MAX_SAMPLES = 20_000
 # Seeded training reseeds torch's process-wide generator inside fork_rng;
 # fits in threads of one process take turns so they cannot reseed each other.
 _SEEDED_TRAINING_LOCK = threading.RLock()
@@ -179,6 +182,7 @@ class BaseSkMNIST(DocLinkMixin, ClassifierMixin, BaseEstimator):
         "interrupted_": "json",
         "_input_kind": "str",
         "input_range_": "tuple",
+        "_n_fit_samples": "int",
     }
 
     # ------------------------------------------------------------- sklearn
@@ -240,29 +244,43 @@ class BaseSkMNIST(DocLinkMixin, ClassifierMixin, BaseEstimator):
         """Runs before every epoch."""
 
     # ------------------------------------------------- "auto" training recipe
-    #: What ``"auto"`` means for max_epochs and label_smoothing, without and
-    #: with augmentation (``benchmarks/README.md``, issue 14's measurements).
-    _AUTO_RECIPE = {False: {"max_epochs": 10, "label_smoothing": 0.0},
-                    True: {"max_epochs": 30, "label_smoothing": 0.1}}
+    #: What ``"auto"`` means for max_epochs and label_smoothing in each regime
+    #: of :meth:`_auto_regime` (``benchmarks/README.md``, issue 14's measurements).
+    _AUTO_RECIPE = {"plain": {"max_epochs": 10, "label_smoothing": 0.0},
+                    "augmented": {"max_epochs": 30, "label_smoothing": 0.1},
+                    "large": {"max_epochs": 20, "label_smoothing": 0.1}}
 
-    def _augment_spec(self):
-        """``augment`` with ``"auto"`` resolved: on for skmnist's CNNs on images.
+    def _auto_regime(self):
+        """Which ``"auto"`` recipe applies; needs the fitted ``arch_`` and input shape.
 
-        Needs the fitted ``arch_`` and input shape.
+        * ``"augmented"``: augmentation on, because ``augment`` says so, or
+          because it is ``"auto"`` and one of skmnist's CNNs trains on fewer
+          than ``_AUTO_AUGMENT_MAX_SAMPLES`` images;
+        * ``"large"``: ``augment="auto"``, a CNN, and at least that many
+          images (augmentation cost accuracy there: Fashion-MNIST's 60,000);
+        * ``"plain"``: anything else (the MLP, builder callables, augment off).
         """
         if isinstance(self.augment, str) and self.augment == "auto":
             _, h, w = self._model_input_shape()
-            images = h >= 2 and w >= 2
-            return True if images and self.arch_ in _AUTO_AUGMENTED_ARCHS else None
+            if not (h >= 2 and w >= 2 and self.arch_ in _AUTO_AUGMENTED_ARCHS):
+                return "plain"
+            # Files of earlier versions do not record it: they trained small sets.
+            n = getattr(self, "_n_fit_samples", 0)
+            return "augmented" if n < _AUTO_AUGMENT_MAX_SAMPLES else "large"
+        spec = self.augment
+        return "plain" if spec is None or spec is False or spec is np.False_ else "augmented"
+
+    def _augment_spec(self):
+        """``augment`` with ``"auto"`` resolved."""
+        if isinstance(self.augment, str) and self.augment == "auto":
+            return True if self._auto_regime() == "augmented" else None
         return self.augment
 
     def _resolved(self, name):
         """The value of ``max_epochs`` or ``label_smoothing``, ``"auto"`` resolved."""
         value = getattr(self, name)
         if isinstance(value, str) and value == "auto":
-            spec = self._augment_spec()
-            augmenting = not (spec is None or spec is False or spec is np.False_)
-            return self._AUTO_RECIPE[augmenting][name]
+            return self._AUTO_RECIPE[self._auto_regime()][name]
         return value
 
     # ---------------------------------------------------------- parameters
@@ -474,6 +492,7 @@ class BaseSkMNIST(DocLinkMixin, ClassifierMixin, BaseEstimator):
         images, y_enc = self._validate_data(X, y, fresh=fresh, source=source, classes=classes)
         self._record_input_range(images, fresh=fresh)
         if fresh:
+            self._n_fit_samples = len(images)  # decides the "auto" recipe (_auto_regime)
             self._runner = EpochRunner(check_random_state(self.random_state).randint(2**31 - 1))
         valid = None
         if self.validation_fraction is not None and not incremental:

@@ -83,7 +83,7 @@ class SkMNISTFineTuner(BaseSkMNIST):
         Train-time augmentation, as in :class:`SkMNISTClassifier`; applied
         to the adapted images the pretrained network sees. ``"auto"``
         augments when the pretrained architecture is one of skmnist's CNNs
-        (``"cnn"``, ``"lenet5"``).
+        (``"cnn"``, ``"lenet5"``) and ``fit`` gets fewer than 20,000 images.
     lr : float, default=1e-2
         Learning rate of the head; the pretrained layers train at
         ``lr * backbone_lr_factor`` (1e-3 by default), the usual
@@ -269,8 +269,9 @@ class SkMNISTFineTuner(BaseSkMNIST):
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
 
-    _AUTO_RECIPE = {False: {"max_epochs": 10, "label_smoothing": 0.0},
-                    True: {"max_epochs": 20, "label_smoothing": 0.0}}
+    _AUTO_RECIPE = {"plain": {"max_epochs": 10, "label_smoothing": 0.0},
+                    "augmented": {"max_epochs": 20, "label_smoothing": 0.0},
+                    "large": {"max_epochs": 10, "label_smoothing": 0.0}}
 
     _saved_attributes = {
         **BaseSkMNIST._saved_attributes,

@@ -141,6 +141,9 @@ def _check_fitted(est, label):
         raise _refuse(label, f"input_shape_ must be 3 positive integers, got {shape}.")
     if est._input_kind == "tabular" and shape[:2] != (1, 1):
         raise _refuse(label, f"tabular input must have input_shape_ (1, 1, n), got {shape}.")
+    n_fit = getattr(est, "_n_fit_samples", 1)
+    if not (_is_int(n_fit) and n_fit >= 1):
+        raise _refuse(label, f"_n_fit_samples must be a positive integer, got {n_fit!r}.")
     n_values = math.prod(shape)
     if est.n_features_in_ != n_values:
         raise _refuse(label, f"n_features_in_={est.n_features_in_} does not match "

@@ -1314,3 +1314,23 @@ def test_auto_parameters_refuse_other_values(params, message):
     X, y = _aug_data()
     with pytest.raises(ValueError, match=message):
         SkMNISTClassifier(device="cpu", **params).fit(X, y)
+
+
+def test_auto_recipe_for_many_images_trains_without_augmentation(monkeypatch, tmp_path):
+    import skmnist._base
+    from skmnist import load, save
+
+    X, y = _aug_data()
+    # Large image sets (Fashion-MNIST's 60,000) train best without augmentation:
+    # 20 epochs with label smoothing. The threshold is lowered to keep the test small.
+    monkeypatch.setattr(skmnist._base, "_AUTO_AUGMENT_MAX_SAMPLES", 64)
+    clf = SkMNISTClassifier(channels=(4,), hidden_units=(8,), device="cpu",
+                            random_state=0).fit(X, y)
+    assert _recipe(clf) == {"augments": False, "epochs": 20, "smoothing": 0.1,
+                            "channels": (4,)}
+    small = SkMNISTClassifier(channels=(4,), hidden_units=(8,), device="cpu",
+                              random_state=0).fit(X[:63], y[:63])
+    assert _recipe(small)["augments"] is True and small.n_iter_ == 30
+    # The loaded model knows which recipe it trained with (partial_fit continues it).
+    loaded = load(save(clf, tmp_path / "large.skmnist"))
+    assert loaded._auto_regime() == "large" and loaded._n_fit_samples == 64
