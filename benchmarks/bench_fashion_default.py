@@ -35,8 +35,8 @@ Usage
 -----
 ::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_fashion_default.py --candidates recommended
-    OMP_NUM_THREADS=1 python benchmarks/bench_fashion_default.py --candidates recommended \\
+    python benchmarks/bench_fashion_default.py --candidates default --threads 2
+    OMP_NUM_THREADS=1 python benchmarks/bench_fashion_default.py --candidates c3_ls20 \\
         --budgets 10 20 --json fashion.json
     python benchmarks/bench_fashion_default.py --candidates default --n-train 6000  # quick look
 

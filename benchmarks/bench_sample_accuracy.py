@@ -62,12 +62,14 @@ Usage
     python benchmarks/bench_sample_accuracy.py --list
     # screening: one seed of 5-fold CV
     OMP_NUM_THREADS=1 python benchmarks/bench_sample_accuracy.py --candidates default aug40
-    # the final figures: 3 seeds and one fit of all 5,000 images
+    # the final figures: 3 seeds, then timed fits of all 5,000 images on 2 threads
     OMP_NUM_THREADS=1 python benchmarks/bench_sample_accuracy.py \\
-        --candidates default recommended --seeds 0 1 2 --time-full --json out.json
+        --candidates default old_default --seeds 0 1 2 --json out.json
+    python benchmarks/bench_sample_accuracy.py --candidates default old_default \\
+        --full-only 2 --threads 2
     # accuracy against fit time
-    OMP_NUM_THREADS=1 python benchmarks/bench_sample_accuracy.py --candidates recommended \\
-        --epochs-table 5 10 15 20 30 40 50
+    OMP_NUM_THREADS=1 python benchmarks/bench_sample_accuracy.py --candidates default \\
+        --epochs-table 5 10 20 30 50
 
 See ``benchmarks/README.md`` for the results.
 """

@@ -1308,7 +1308,7 @@ def test_old_fast_behaviour_back_and_auto_parts_alone():
     ({"label_smoothing": 1.0}, r"label_smoothing must be < 1"),
     ({"label_smoothing": -0.1}, r"label_smoothing must be >= 0"),
     ({"label_smoothing": "some"}, r"label_smoothing must be a finite number or 'auto'"),
-    ({"channels": "wide"}, r"channels"),
+    ({"channels": "wide"}, r"channels must be a sequence of integers >= 1, got 'wide'"),
 ])
 def test_auto_parameters_refuse_other_values(params, message):
     X, y = _aug_data()

@@ -103,6 +103,9 @@ def _refused(path, match):
     (_set("fitted", "_seed", 2**40), "epoch counters"),
     (_set("fitted", "interrupted_", "yes"), "interrupted_"),
     (_set("fitted", "classes_", None), "classes_ is malformed"),
+    (_set("fitted", "_n_fit_samples", 0), "_n_fit_samples must be a positive integer"),
+    (_set("params", "label_smoothing", 1.5), "label_smoothing must be < 1"),
+    (_set("params", "max_epochs", "long"), "max_epochs must be an integer or 'auto'"),
 ])
 def test_metadata_is_checked_as_fit_checks_it(forged, edit, match):
     _refused(forged(metadata=edit), match)
