@@ -13,6 +13,7 @@
 """
 
 import contextlib
+import inspect
 import math
 import os
 import re
@@ -55,9 +56,24 @@ def optimizer_params(optimizer, weight_decay, device):
     else:
         opt_cls, defaults = optimizer, {}
     kwargs = dict(defaults, weight_decay=weight_decay)
+    if not _takes_weight_decay(opt_cls):  # e.g. LBFGS
+        if weight_decay:
+            raise ValueError(
+                f"weight_decay={weight_decay!r} but the optimizer {opt_cls.__name__} takes "
+                "no weight decay: set weight_decay=0 or choose another optimizer.")
+        del kwargs["weight_decay"]
     if optimizer in _FUSED_OPTIMIZERS and torch.device(device).type in _FUSED_DEVICES:
         kwargs["fused"] = True
     return opt_cls, kwargs
+
+
+def _takes_weight_decay(opt_cls):
+    try:
+        params = inspect.signature(opt_cls).parameters
+    except (TypeError, ValueError):
+        return True
+    return "weight_decay" in params or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 def resolve_device(device):

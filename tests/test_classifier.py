@@ -1334,3 +1334,13 @@ def test_auto_recipe_for_many_images_trains_without_augmentation(monkeypatch, tm
     # The loaded model knows which recipe it trained with (partial_fit continues it).
     loaded = load(save(clf, tmp_path / "large.skmnist"))
     assert loaded._auto_regime() == "large" and loaded._n_fit_samples == 64
+
+
+def test_an_optimizer_without_weight_decay(digits_two_classes):
+    # LBFGS takes no weight_decay: trained with the default 0, refused with another value.
+    X, y = digits_two_classes
+    clf = small_mlp(optimizer=torch.optim.LBFGS, lr=0.1, lr_schedule=None).fit(X, y)
+    assert type(clf.net_.optimizer_) is torch.optim.LBFGS
+    assert np.isfinite(clf.history_[-1, "train_loss"])
+    with pytest.raises(ValueError, match=r"weight_decay=0\.01 but the optimizer LBFGS"):
+        small_mlp(optimizer=torch.optim.LBFGS, weight_decay=0.01).fit(X, y)
