@@ -43,6 +43,10 @@ numpy in float32 inside their timed region, skmnist in float64 inside
     ``SkMNISTClassifier(arch=..., lr_schedule=None, input_scaling="standard",
     random_state=0, ...)`` fitted on the raw uint8 images (it standardises
     them itself).
+``skmnist_autograd`` (MLP only)
+    ``skmnist`` with its hand-derived MLP step switched off
+    (``SkorchEngineNet.dense_step = False``): every batch through autograd,
+    as before that step existed: the step's own gain, in the same run.
 ``skorch_default``
     ``skorch.NeuralNetClassifier(module, criterion=CrossEntropyLoss,
     optimizer=Adam, train_split=None, ...)`` on standardised float32 numpy
@@ -156,12 +160,14 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from skmnist import SkMNISTClassifier
+from skmnist._engine import SkorchEngineNet
 from skmnist.datasets import fetch_fashion_mnist, load_mnist_sample
 from skmnist.models import get_model
 
 VARIANTS = {
     "cnn": ("torch_loop", "lean_loop", "skmnist", "skorch_default"),
-    "mlp": ("torch_loop", "lean_loop", "skmnist", "skorch_default", "MLPClassifier"),
+    "mlp": ("torch_loop", "lean_loop", "skmnist", "skmnist_autograd", "skorch_default",
+            "MLPClassifier"),
 }
 # The default CNN is what channels="auto" builds; every variant trains it
 # without augmentation or label smoothing (TRAINING_KWARGS), as the loops do.
@@ -419,6 +425,15 @@ def run_skmnist(data, cfg):
     }
 
 
+def run_skmnist_autograd(data, cfg):
+    """``run_skmnist`` with the hand-derived MLP step off: autograd on every batch."""
+    SkorchEngineNet.dense_step = False
+    try:
+        return run_skmnist(data, cfg)
+    finally:
+        SkorchEngineNet.dense_step = True
+
+
 def run_skorch_default(data, cfg):
     device = cfg["device"]
     t0 = time.perf_counter()
@@ -473,6 +488,7 @@ RUNNERS = {
     "torch_loop": run_torch_loop,
     "lean_loop": run_lean_loop,
     "skmnist": run_skmnist,
+    "skmnist_autograd": run_skmnist_autograd,
     "skorch_default": run_skorch_default,
     "MLPClassifier": run_mlpclassifier,
 }
@@ -655,6 +671,7 @@ def print_comparison(arch, data, cfg, summary, memory, rounds):
     ratios = {}
     med = {v: s["s_per_epoch"]["median"] for v, s in summary.items()}
     for a, b in (("skmnist", "torch_loop"), ("skmnist", "lean_loop"),
+                 ("skmnist", "skmnist_autograd"), ("skmnist_autograd", "MLPClassifier"),
                  ("skmnist", "skorch_default"), ("skmnist", "MLPClassifier"),
                  ("skorch_default", "torch_loop")):
         if a in med and b in med:
@@ -824,7 +841,7 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None,
                    help="torch intra-op threads and BLAS threads (default: library defaults)")
     p.add_argument("--variants",
-                   default="torch_loop,lean_loop,skmnist,skorch_default,MLPClassifier",
+                   default="torch_loop,lean_loop,skmnist,skmnist_autograd,skorch_default,MLPClassifier",
                    help="comma-separated subset of the variants to run")
     p.add_argument("--memory", choices=("auto", "subprocess", "none"), default="auto",
                    help="peak-RSS subprocesses; auto: on for --data fashion, off for the "

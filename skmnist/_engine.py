@@ -24,6 +24,8 @@ import torch
 from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 
+from ._dense_step import dense_relu_layers, dense_relu_step
+
 PRECISIONS = {"32": None, "bf16": torch.bfloat16, "16": torch.float16}
 
 #: The optimizers named by the estimators' ``optimizer`` parameter: (class, defaults).
@@ -462,6 +464,28 @@ class SkorchEngineNet(NeuralNetClassifier):
                 and isinstance(self.optimizer_, _CLOSURE_FREE_OPTIMIZERS)
                 and not self._grad_listeners())
 
+    #: Train skmnist's plain MLP with the hand-derived step of
+    #: :mod:`skmnist._dense_step` where it applies (a switch for the benchmark
+    #: and the tests, which compare it with autograd).
+    dense_step = True
+    _dense_layers = None  # set by run_single_epoch for the epoch it runs
+
+    def _dense_step_layers(self, fit_params):
+        """The MLP's layers when the hand-derived step may train this epoch, else None.
+
+        Only on the CPU (where it was measured), in float32 without gradient
+        scaling, with the estimators' plain ``CrossEntropyLoss`` (no class
+        weights), and where :meth:`train_step` takes its direct path.
+        """
+        criterion = getattr(self, "criterion_", None)
+        if not (self.dense_step and self.precision == "32" and self.grad_scaler_ is None
+                and torch.device(self.device).type == "cpu"
+                and type(criterion) is torch.nn.CrossEntropyLoss
+                and criterion.weight is None and criterion.reduction == "mean"
+                and self._fast_step_possible(fit_params)):
+            return None
+        return dense_relu_layers(self.module_)
+
     def _grad_listeners(self):
         return any(type(cb).on_grad_computed is not Callback.on_grad_computed
                    for _, cb in self.callbacks_)
@@ -490,6 +514,11 @@ class SkorchEngineNet(NeuralNetClassifier):
             Xi = self.augment_fn(Xi)
         self._set_training(True)
         optimizer = self.optimizer_
+        dense = self._dense_layers
+        if dense is not None:  # skmnist's plain MLP: the hand-derived step, no autograd
+            loss, y_pred = dense_relu_step(dense, Xi, yi, self.criterion_.label_smoothing)
+            optimizer.step()
+            return {"loss": loss, "y_pred": y_pred}
         for group in optimizer.param_groups:  # zero_grad(set_to_none=True), without its
             for p in group["params"]:          # profiler bookkeeping (~10 us a batch)
                 p.grad = None
@@ -527,32 +556,36 @@ class SkorchEngineNet(NeuralNetClassifier):
         count = 0
         batch_count = 0
         begin, end = self._listeners("on_batch_begin"), self._listeners("on_batch_end")
-        for batch in iterator:
-            for hook in begin:  # what notify("on_batch_begin", ...) calls
-                hook(self, batch=batch, training=training)
-            try:
-                step = step_fn(batch, **fit_params)
-            except ValueError as exc:
-                if "Expected more than 1 value per channel" not in str(exc):
-                    raise
-                raise ValueError(
-                    f"A {prefix} batch of {batch[0].shape[0]} sample(s) leaves batch "
-                    "normalisation one value per channel (the images are that small at "
-                    f"some layer): set batch_size >= 2 (it is {self.batch_size}), give "
-                    "larger images, or train without batch norm (batch_norm=False)."
-                ) from exc
-            n = batch[0].shape[0]
-            if loss_sum is None:
-                loss_sum = step["loss"].detach().float() * n
-            else:
-                loss_sum.add_(step["loss"].detach(), alpha=n)
-            if not training:
-                hits = (step["y_pred"].argmax(1) == batch[1]).sum()
-                correct = hits if correct is None else correct.add_(hits)
-            count += n
-            for hook in end:
-                hook(self, batch=batch, training=training, **step)
-            batch_count += 1
+        self._dense_layers = self._dense_step_layers(fit_params) if training else None
+        try:
+            for batch in iterator:
+                for hook in begin:  # what notify("on_batch_begin", ...) calls
+                    hook(self, batch=batch, training=training)
+                try:
+                    step = step_fn(batch, **fit_params)
+                except ValueError as exc:
+                    if "Expected more than 1 value per channel" not in str(exc):
+                        raise
+                    raise ValueError(
+                        f"A {prefix} batch of {batch[0].shape[0]} sample(s) leaves batch "
+                        "normalisation one value per channel (the images are that small at "
+                        f"some layer): set batch_size >= 2 (it is {self.batch_size}), give "
+                        "larger images, or train without batch norm (batch_norm=False)."
+                    ) from exc
+                n = batch[0].shape[0]
+                if loss_sum is None:
+                    loss_sum = step["loss"].detach().float() * n
+                else:
+                    loss_sum.add_(step["loss"].detach(), alpha=n)
+                if not training:
+                    hits = (step["y_pred"].argmax(1) == batch[1]).sum()
+                    correct = hits if correct is None else correct.add_(hits)
+                count += n
+                for hook in end:
+                    hook(self, batch=batch, training=training, **step)
+                batch_count += 1
+        finally:
+            self._dense_layers = None
         self.history.record(prefix + "_batch_count", batch_count)
         if count == 0:
             return

@@ -63,14 +63,17 @@ def test_bench_overhead_busy_and_cold(tmp_path):
     stdout, report = _run("bench_overhead.py", "--mode", "cold", "--repeats", "1",
                           tmp_path=tmp_path)
     assert report["ratio"] > 0 and "skmnist / plain torch" in stdout
+    assert set(report["times"]) == {"skmnist", "skmnist_full_exit", "torch"}
+    assert "skmnist with the full exit collection / plain torch" in stdout
 
 
 def test_bench_train_lean_loop_on_digits(tmp_path):
     stdout, report = _run("bench_train.py", "--data", "digits", "--arch", "mlp",
                           "--hidden-units", "16", "--batch-size", "200", "--epochs", "2",
                           "--repeats", "1", "--memory", "none", tmp_path=tmp_path)
-    assert "lean_loop" in report["comparisons"][0]["variants"]
+    assert {"lean_loop", "skmnist_autograd"} <= set(report["comparisons"][0]["variants"])
     assert "`skmnist` / `lean_loop` time per epoch" in stdout
+    assert "`skmnist` / `skmnist_autograd` time per epoch" in stdout
 
 
 def test_bench_deploy_smoke(tmp_path):
