@@ -604,18 +604,28 @@ class SkorchEngineNet(NeuralNetClassifier):
             self.history.record(prefix + "_acc", values[1] / count)
 
 
-def channel_mean_std(Xt, dims, chunk=4096):
+# Values per chunk of channel_mean_std: 2 MiB in float64, so that each
+# chunk's float64 copy stays in the CPU's cache (20,000 MNIST images: 16 ms,
+# against 71 ms with chunks of 4,096 images; benchmarks/README.md).
+_STATS_CHUNK_VALUES = 2**18
+
+
+def channel_mean_std(Xt, dims, chunk=None):
     """Mean and standard deviation of ``Xt`` over ``dims`` (keepdim), as float32 tensors.
 
     Sums are taken in float64, ``chunk`` samples at a time (two passes: the
     mean, then the squared deviations), so no float32 value can make them
-    overflow and no float64 copy of the whole data set is made. A standard
+    overflow and no float64 copy of the whole data set is made. ``chunk``
+    None: as many samples as fit in 2**18 values. A standard
     deviation below 1e-6 (relative to the mean when that is larger than 1)
     is set to 1: a constant feature is left as it is, not divided by zero.
     """
     count = 1
     for d in dims:
         count *= Xt.shape[d]
+    if chunk is None:
+        per_sample = max(1, Xt[:1].numel())
+        chunk = max(1, _STATS_CHUNK_VALUES // per_sample)
     total = None
     for part in Xt.split(chunk):
         s = part.double().sum(dim=dims, keepdim=True)

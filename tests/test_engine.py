@@ -375,3 +375,26 @@ def test_user_module_with_view_is_left_in_the_default_layout(mnist_subset):
     clf.fit(X, y)
     assert clf.module_.conv.weight.is_contiguous()
     assert clf.score(X, y) > 0.5
+
+
+@pytest.mark.parametrize("shape, dims", [((37, 3, 5, 4), (0, 2, 3)), ((50, 1, 1, 9), (0, 1, 2)),
+                                         ((1, 1, 600, 600), (0, 2, 3)), ((0, 2, 3, 3), (0, 2, 3))])
+def test_channel_mean_std_matches_float64_whatever_the_chunk(shape, dims):
+    from skmnist._engine import channel_mean_std
+    rng = np.random.default_rng(0)
+    X = (rng.standard_normal(shape) * 1e30 + 3e30).astype(np.float32)
+    if X.size:
+        X.flat[0] = 3e38  # a value whose square overflows float32
+    Xt = torch.from_numpy(X)
+    ref = X.astype(np.float64)
+    results = [channel_mean_std(Xt, dims), channel_mean_std(Xt, dims, chunk=7),
+               channel_mean_std(Xt, dims, chunk=1)]
+    if not X.size:
+        return
+    mean = ref.mean(axis=dims, keepdims=True)
+    std = ref.std(axis=dims, keepdims=True)
+    for m, s in results:
+        assert m.dtype == s.dtype == torch.float32 and m.shape == mean.shape
+        np.testing.assert_allclose(m.numpy(), mean, rtol=1e-6)
+        np.testing.assert_allclose(s.numpy(), std, rtol=1e-6)
+        assert np.isfinite(s.numpy()).all()
