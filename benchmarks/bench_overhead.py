@@ -32,11 +32,20 @@ A script, not a test: nothing is asserted. Two measurements (``--mode``):
     old behaviour of every core (``n_jobs=-1``, torch's default thread count).
     The four configurations alternate for ``--repeats`` rounds.
 
+``heap``
+    What skmnist's malloc tuning (``skmnist/_heap.py``) saves: one epoch of
+    the default CNN (no augmentation) on the bundled sample, in fresh
+    processes alternating ``SKMNIST_MALLOC_TUNING=0`` (malloc left alone) and
+    the default, for each of ``--batch-sizes``; the time of the fit and the
+    page faults it caused (``getrusage``), after a warm-up fit in the same
+    process. Needs glibc on 64-bit Linux.
+
 Usage::
 
     python benchmarks/bench_overhead.py --mode cold --repeats 5
     python benchmarks/bench_overhead.py --mode busy --repeats 2
     python benchmarks/bench_overhead.py --mode busy --max-epochs 2 --repeats 1   # quick look
+    python benchmarks/bench_overhead.py --mode heap --repeats 3
 
 Run it on an otherwise quiet machine: the load average before and after is
 printed with the results.
@@ -93,6 +102,7 @@ for start in range(0, len(X), 32):
 """
 
 ENV_FAST_EXIT = "SKMNIST_FAST_EXIT"  # skmnist/_exit.py
+ENV_MALLOC = "SKMNIST_MALLOC_TUNING"  # skmnist/_heap.py
 
 BUSY_LOOP = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
 
@@ -186,9 +196,66 @@ def run_busy(args):
                                 for j in (None, -1)}}
 
 
+HEAP_SCRIPT = """
+import json, resource, sys, time
+import numpy as np
+from skmnist import SkMNISTClassifier, _heap
+from skmnist.datasets import load_mnist_sample
+
+X, y = load_mnist_sample(return_X_y=True)
+idx = np.random.RandomState(0).permutation(len(y))[:{n_train}]  # the sample is sorted
+X, y = X[idx], y[idx]
+params = dict(max_epochs=1, augment=None, label_smoothing=0.0, batch_size={batch_size},
+              random_state=0, n_jobs={n_jobs})
+SkMNISTClassifier(**params).fit(X[:64], y[:64])  # warm-up: imports, first optimizer
+faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+start = time.perf_counter()
+SkMNISTClassifier(**params).fit(X, y)
+seconds = time.perf_counter() - start
+faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+print(json.dumps({{"fit_s": seconds, "faults": faults, "tuned": _heap._state["applied"]}}))
+"""
+
+
+def run_heap(args):
+    """Fit time and page faults with and without skmnist's malloc tuning, fresh processes."""
+    times, faults = {}, {}
+    configs = [(bs, tuned) for bs in args.batch_sizes for tuned in (False, True)]
+    for r in range(args.repeats):
+        for bs, tuned in configs:
+            code = HEAP_SCRIPT.format(n_train=args.n_train or 5000, batch_size=bs,
+                                      n_jobs=args.n_jobs)
+            env = {**os.environ, ENV_MALLOC: "1" if tuned else "0"}
+            out = subprocess.run([sys.executable, "-c", code], check=True, env=env,
+                                 capture_output=True, text=True).stdout
+            row = json.loads(out.strip().splitlines()[-1])
+            if row["tuned"] != tuned:
+                sys.exit(f"malloc tuning {'not ' if tuned else ''}applied here: "
+                         f"glibc on 64-bit Linux is needed ({row})")
+            times.setdefault((bs, tuned), []).append(row["fit_s"])
+            faults.setdefault((bs, tuned), []).append(row["faults"])
+            print(f"  [round {r + 1}/{args.repeats}] batch {bs} tuned={tuned}: "
+                  f"{row['fit_s']:.2f} s, {row['faults']:,} page faults", file=sys.stderr,
+                  flush=True)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"\n### One epoch of the default CNN on {args.n_train or 5000} sample images, "
+          f"malloc left alone ({ENV_MALLOC}=0) and tuned (the default)\n")
+    print("| batch | left alone s | tuned s | tuned / left alone | page faults left alone | tuned |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for bs in args.batch_sizes:
+        off, on = med[(bs, False)], med[(bs, True)]
+        print(f"| {bs} | {off:.2f} | {on:.2f} | {on / off:.2f}x | "
+              f"{statistics.median(faults[(bs, False)]):,.0f} | "
+              f"{statistics.median(faults[(bs, True)]):,.0f} |")
+    return {"times": {f"batch {b} tuned={t}": v for (b, t), v in times.items()},
+            "faults": {f"batch {b} tuned={t}": v for (b, t), v in faults.items()},
+            "tuned_over_untuned": {str(b): med[(b, True)] / med[(b, False)]
+                                   for b in args.batch_sizes}}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--mode", choices=("cold", "busy"), required=True)
+    p.add_argument("--mode", choices=("cold", "busy", "heap"), required=True)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--max-epochs", type=int, default=None,
                    help="busy: override the default max_epochs (quick looks)")
@@ -196,10 +263,13 @@ def main(argv=None):
     p.add_argument("--competitor-limit", type=float, default=900.0,
                    help="busy: seconds after which a competing process stops on its own "
                         "(it is also stopped after each fit)")
+    p.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 128],
+                   help="heap: the batch sizes to compare")
+    p.add_argument("--n-jobs", type=int, default=2, help="heap: torch threads of the fits")
     p.add_argument("--json", metavar="PATH")
     args = p.parse_args(argv)
     before = load()
-    result = run_cold(args) if args.mode == "cold" else run_busy(args)
+    result = {"cold": run_cold, "busy": run_busy, "heap": run_heap}[args.mode](args)
     result["loadavg"] = [before, load()]
     print(f"\nload average {before:.2f} -> {load():.2f}; {os.cpu_count()} CPUs")
     if args.json:

@@ -59,7 +59,7 @@ from skorch.callbacks import LRScheduler
 from skorch.dataset import Dataset
 from skorch.helper import predefined_split
 
-from . import _archive, _exit, _untrusted
+from . import _archive, _exit, _heap, _untrusted
 from ._augment import make_augmenter
 from ._doclinks import DocLinkMixin
 from ._engine import (
@@ -489,6 +489,8 @@ class BaseSkMNIST(DocLinkMixin, ClassifierMixin, BaseEstimator):
     def _fit(self, X, y, *, incremental, classes=None):
         """fit (``incremental=False``) and partial_fit (one epoch, continuing)."""
         device = self._check_params()
+        if device.type == "cpu":
+            _heap.tune_heap()  # keep freed batch memory in the process (skmnist/_heap.py)
         resumed = not incremental and self._adopt_checkpoint()
         fresh = not resumed and (not hasattr(self, "net_") or not (incremental or self.warm_start))
         source = self._start_fresh() if fresh else None

@@ -81,3 +81,17 @@ def test_bench_deploy_smoke(tmp_path):
     stdout, report = _run("bench_deploy.py", "--data", "sample", "--fast", "--arch", "mlp",
                           tmp_path=tmp_path)
     assert report
+
+
+def _glibc_linux():
+    from skmnist import _heap
+    return sys.platform.startswith("linux") and _heap._libc() is not None
+
+
+@pytest.mark.skipif(not _glibc_linux(), reason="the malloc tuning needs glibc on Linux")
+def test_bench_overhead_heap(tmp_path):
+    stdout, report = _run("bench_overhead.py", "--mode", "heap", "--repeats", "1",
+                          "--n-train", "200", "--batch-sizes", "32", "--n-jobs", "1",
+                          tmp_path=tmp_path)
+    assert set(report["times"]) == {"batch 32 tuned=False", "batch 32 tuned=True"}
+    assert report["tuned_over_untuned"]["32"] > 0 and "tuned / left alone" in stdout

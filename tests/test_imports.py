@@ -119,7 +119,7 @@ def test_low_level_modules_know_no_estimator(graph):
     estimators = {"skmnist._base", "skmnist._classifier", "skmnist._finetune",
                   "skmnist.persistence", "skmnist"}
     for low in ("skmnist._archive", "skmnist._training", "skmnist._engine",
-                "skmnist._dense_step", "skmnist._exit",
+                "skmnist._dense_step", "skmnist._exit", "skmnist._heap",
                 "skmnist._shapes", "skmnist._validation", "skmnist._version"):
         assert not graph[low] & estimators, (low, graph[low])
 
