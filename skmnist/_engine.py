@@ -478,7 +478,7 @@ class SkorchEngineNet(NeuralNetClassifier):
         weights), and where :meth:`train_step` takes its direct path.
         """
         criterion = getattr(self, "criterion_", None)
-        if not (self.dense_step and self.precision == "32" and self.grad_scaler_ is None
+        if not (self.dense_step and self.precision == "32"  # (no autocast, no grad scaler)
                 and torch.device(self.device).type == "cpu"
                 and type(criterion) is torch.nn.CrossEntropyLoss
                 and criterion.weight is None and criterion.reduction == "mean"
@@ -606,7 +606,7 @@ class SkorchEngineNet(NeuralNetClassifier):
 
 # Values per chunk of channel_mean_std: 2 MiB in float64, so that each
 # chunk's float64 copy stays in the CPU's cache (20,000 MNIST images: 16 ms,
-# against 71 ms with chunks of 4,096 images; benchmarks/README.md).
+# against 71 ms with chunks of 4,096 images, a one-off timing: benchmarks/README.md).
 _STATS_CHUNK_VALUES = 2**18
 
 
