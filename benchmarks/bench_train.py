@@ -39,6 +39,19 @@ numpy in float32 inside their timed region, skmnist in float64 inside
     True)``, ``model.train()``, zero_grad / forward / ``CrossEntropyLoss`` /
     backward / step, and ``loss.item()`` per batch for logging. Batches are
     moved to the device inside the loop.
+``lean_loop``
+    The leanest loop one writes by hand: tensors standardised once, batches
+    sliced through a shuffled index (no DataLoader), the loss summed on the
+    device and read once per epoch, and skmnist's own two CPU settings given
+    to it by hand (channels-last convnet weights, fused Adam): what is left
+    between it and skmnist is the wrapper's own cost.
+``lean_loop_plain`` (CNN only)
+    The same loop with torch's defaults for those two settings (the
+    contiguous layout ``get_model`` returns, ``Adam(params, lr)``): a lean
+    loop as its user writes it, without skmnist's settings.
+``lean_loop_channels_last`` (CNN only)
+    The lean loop with the channels-last layout and torch's default Adam:
+    which of the two settings gives what.
 ``skmnist``
     ``SkMNISTClassifier(arch=..., lr_schedule=None, input_scaling="standard",
     random_state=0, ...)`` fitted on the raw uint8 images (it standardises
@@ -136,6 +149,7 @@ See ``benchmarks/README.md`` for how to read the output.
 
 import argparse
 import contextlib
+import functools
 import ctypes
 import gc
 import io
@@ -165,7 +179,8 @@ from skmnist.datasets import fetch_fashion_mnist, load_mnist_sample
 from skmnist.models import get_model
 
 VARIANTS = {
-    "cnn": ("torch_loop", "lean_loop", "skmnist", "skorch_default"),
+    "cnn": ("torch_loop", "lean_loop", "lean_loop_plain", "lean_loop_channels_last", "skmnist",
+            "skorch_default"),
     "mlp": ("torch_loop", "lean_loop", "skmnist", "skmnist_autograd", "skorch_default",
             "MLPClassifier"),
 }
@@ -354,7 +369,7 @@ def run_torch_loop(data, cfg):
     return {"fit_s": fit_s, "loop_s": loop_s, "train_loss": train_loss, "score": score}
 
 
-def run_lean_loop(data, cfg):
+def run_lean_loop(data, cfg, channels_last=True, fused=True):
     """The leanest loop one writes by hand, over the module skmnist trains.
 
     Data standardised once into tensors on the device, batches sliced through
@@ -363,6 +378,9 @@ def run_lean_loop(data, cfg):
     =True)``, and skmnist's own two CPU/CUDA settings applied by hand: the
     channels-last layout for its convnets on the CPU and torch's fused Adam.
     What is left between this and skmnist is the wrapper's own cost.
+    ``lean_loop_plain`` leaves both at torch's defaults (the contiguous layout
+    ``get_model`` returns, ``Adam(params, lr)``); ``lean_loop_channels_last``
+    keeps the layout and leaves Adam at its default.
     """
     device, epochs = cfg["device"], cfg["epochs"]
     t0 = time.perf_counter()
@@ -370,9 +388,9 @@ def run_lean_loop(data, cfg):
     X.sub_(X.mean()).div_(X.std(correction=0))
     y = torch.from_numpy(data.y_train).to(device)
     model = build_module(cfg["arch"], cfg["seed"], cfg["side"]).to(device)
-    if device.type == "cpu" and cfg["arch"] == "cnn":
+    if channels_last and device.type == "cpu" and cfg["arch"] == "cnn":
         model = model.to(memory_format=torch.channels_last)
-    fused = device.type in ("cpu", "cuda")
+    fused = fused and device.type in ("cpu", "cuda")
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"], fused=fused or None)
     criterion = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(torch_seed(cfg["seed"]))
@@ -487,6 +505,8 @@ def run_mlpclassifier(data, cfg):
 RUNNERS = {
     "torch_loop": run_torch_loop,
     "lean_loop": run_lean_loop,
+    "lean_loop_plain": functools.partial(run_lean_loop, channels_last=False, fused=False),
+    "lean_loop_channels_last": functools.partial(run_lean_loop, fused=False),
     "skmnist": run_skmnist,
     "skmnist_autograd": run_skmnist_autograd,
     "skorch_default": run_skorch_default,
@@ -671,6 +691,7 @@ def print_comparison(arch, data, cfg, summary, memory, rounds):
     ratios = {}
     med = {v: s["s_per_epoch"]["median"] for v, s in summary.items()}
     for a, b in (("skmnist", "torch_loop"), ("skmnist", "lean_loop"),
+                 ("skmnist", "lean_loop_plain"), ("skmnist", "lean_loop_channels_last"),
                  ("skmnist", "skmnist_autograd"), ("skmnist_autograd", "MLPClassifier"),
                  ("skmnist", "skorch_default"), ("skmnist", "MLPClassifier"),
                  ("skorch_default", "torch_loop")):
@@ -841,7 +862,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None,
                    help="torch intra-op threads and BLAS threads (default: library defaults)")
     p.add_argument("--variants",
-                   default="torch_loop,lean_loop,skmnist,skmnist_autograd,skorch_default,MLPClassifier",
+                   default="torch_loop,lean_loop,lean_loop_plain,lean_loop_channels_last,"
+                           "skmnist,skmnist_autograd,skorch_default,MLPClassifier",
                    help="comma-separated subset of the variants to run")
     p.add_argument("--memory", choices=("auto", "subprocess", "none"), default="auto",
                    help="peak-RSS subprocesses; auto: on for --data fashion, off for the "

@@ -40,6 +40,9 @@ def test_bench_train_comparison_over_seeds(tmp_path):
             assert [r["seed"] for r in runs] == [0, 1]
             assert all(0 <= r["test_acc"] <= 1 and r["s_per_epoch"] > 0 for r in runs)
     assert "MLPClassifier" in report["comparisons"][1]["variants"]
+    assert {"lean_loop", "lean_loop_plain", "lean_loop_channels_last"} <= set(
+        report["comparisons"][0]["variants"])
+    assert "`skmnist` / `lean_loop_plain` time per epoch" in stdout
     assert "test accuracy over seeds [0, 1]" in stdout
     assert "`skmnist` / `torch_loop` time per epoch" in stdout
 
