@@ -785,7 +785,8 @@ class BaseSkMNIST(DocLinkMixin, ClassifierMixin, BaseEstimator):
         device = self._inference_device()
         with ThreadPolicy(getattr(self, "n_jobs", None)):
             Xt = self._to_device_tensor(images, device)
-            logits = predict_logits(self.net_, Xt, inference_chunk_size(device))
+            chunk = inference_chunk_size(device, self.net_.module_, self.input_shape_)
+            logits = predict_logits(self.net_, Xt, chunk)
         finite = torch.isfinite(logits).all(dim=1)
         if not bool(finite.all()):
             bad = (~finite).nonzero()[:, 0]

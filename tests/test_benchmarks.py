@@ -98,3 +98,12 @@ def test_bench_overhead_heap(tmp_path):
                           tmp_path=tmp_path)
     assert set(report["times"]) == {"batch 32 tuned=False", "batch 32 tuned=True"}
     assert report["tuned_over_untuned"]["32"] > 0 and "tuned / left alone" in stdout
+
+
+def test_bench_predict_smoke(tmp_path):
+    stdout, report = _run("bench_predict.py", "--rows", "32,64", "--repeats", "1",
+                          "--calls", "2", "--n-train", "100", "--n-predict", "300",
+                          tmp_path=tmp_path)
+    assert report["chosen"] == 64  # the default CNN on 28x28 images
+    assert set(report["results"]) == {"32", "64"}
+    assert "| 64 (chosen) |" in stdout

@@ -180,6 +180,34 @@ def test_inference_chunk_size():
     assert inference_chunk_size(torch.device("cpu")) == 256
 
 
+@pytest.mark.parametrize("model, shape, rows", [
+    # The default CNN on 28x28: 32 x 28 x 28 float32 values (98 KiB) per image
+    # out of its first convolution, 64 of them fill the 8 MiB.
+    (("cnn", {"channels": (32, 64, 128)}), (1, 28, 28), 64),
+    (("cnn", {"channels": (32, 64, 128)}), (1, 8, 8), 256),     # capped at 256
+    (("cnn", {"channels": (32, 64, 128)}), (3, 64, 64), 16),
+    (("cnn", {"channels": (32, 64, 128)}), (3, 512, 512), 1),   # 32 MiB per image
+    (("cnn", {"channels": (4,)}), (1, 28, 28), 256),
+    (("lenet5", {}), (1, 28, 28), 256),                         # 6 channels, 5x5, no padding
+    (("mlp", {"hidden_units": (128,)}), (1, 28, 28), 256),      # no convolution
+])
+def test_cpu_inference_chunk_follows_the_first_convolution(model, shape, rows):
+    name, kwargs = model
+    module = get_model(name, in_channels=shape[0], height=shape[1], width=shape[2],
+                       n_classes=10, **kwargs)
+    assert inference_chunk_size("cpu", module, shape) == rows
+    # A power of two, whatever the size, and the GPU's chunk is left alone.
+    assert rows & (rows - 1) == 0
+    assert inference_chunk_size("cuda", module, shape) == 4096
+
+
+def test_cpu_inference_chunk_of_a_user_module_with_a_strided_convolution():
+    module = torch.nn.Sequential(torch.nn.Conv2d(1, 64, 3, stride=2, padding=1),
+                                 torch.nn.Flatten(), torch.nn.LazyLinear(10))
+    # 64 x 14 x 14 float32 values per 28x28 image: 49 KiB, 128 in 8 MiB.
+    assert inference_chunk_size("cpu", module, (1, 28, 28)) == 128
+
+
 # --------------------------------------------------------------------------
 # predict_logits
 # --------------------------------------------------------------------------
@@ -231,12 +259,15 @@ def test_predict_logits_empty(engine_net):
     assert logits.dtype == torch.float32
 
 
-def test_classifier_predictions_do_not_depend_on_the_batch(mnist_subset):
+@pytest.mark.parametrize("channels, chunk", [((4,), 256), ((32,), 64)])
+def test_classifier_predictions_do_not_depend_on_the_batch(mnist_subset, channels, chunk):
     X, y = mnist_subset
-    clf = SkMNISTClassifier(channels=(4,), hidden_units=(16,), max_epochs=1, device="cpu",
+    clf = SkMNISTClassifier(channels=channels, hidden_units=(16,), max_epochs=1, device="cpu",
                             random_state=0).fit(X, y)
+    assert inference_chunk_size("cpu", clf.module_, clf.input_shape_) == chunk
     full = clf.predict_proba(X)
-    for sl in [slice(0, 1), slice(0, 5), slice(100, 107), slice(190, 200)]:
+    # Slices inside one chunk, across a chunk boundary (64) and at the end.
+    for sl in [slice(0, 1), slice(0, 5), slice(60, 70), slice(100, 107), slice(190, 200)]:
         np.testing.assert_array_equal(clf.predict_proba(X[sl]), full[sl])
 
 
