@@ -659,8 +659,8 @@ def prefers_channels_last(module, device):
 
 # A CPU inference chunk holds this many bytes of its first convolution's
 # output: 64 images of the default CNN on 28x28 images. Measured on a 2-core
-# CPU (benchmarks/README.md, "Inference chunk"): 64 rows predict as many
-# images per second as 256 and one image 4x faster.
+# CPU (benchmarks/bench_predict.py; figures in benchmarks/README.md): 64 rows
+# predict as many images per second as 256, and one image 4x faster.
 CPU_CHUNK_ACTIVATION_BYTES = 8 * 2**20
 CPU_CHUNK_ROWS = 256
 
