@@ -38,11 +38,6 @@ from skmnist import SkMNISTClassifier
 from skmnist.datasets import load_mnist_sample
 
 
-def per_image_bytes(clf):
-    conv = next(m for m in clf.module_.modules() if isinstance(m, torch.nn.Conv2d))
-    return 4 * engine._conv_output_values(conv, clf.input_shape_)
-
-
 def measure(clf, X, n_predict, calls):
     one = X[:1]
     clf.predict_proba(one)
@@ -80,7 +75,8 @@ def main(argv=None):
     train = np.random.RandomState(0).permutation(len(X))[:args.n_train]  # sorted by class
     clf.fit(X[train], y[train])
     chosen = engine.inference_chunk_size("cpu", clf.module_, clf.input_shape_)
-    unit, default_bytes = per_image_bytes(clf), engine.CPU_CHUNK_ACTIVATION_BYTES
+    unit = engine.first_conv_output_bytes(clf.module_, clf.input_shape_)
+    default_bytes = engine.CPU_CHUNK_ACTIVATION_BYTES
     results = {r: {"latency_ms": [], "images_per_s": []} for r in rows}
     try:
         for rnd in range(args.repeats):

@@ -679,6 +679,12 @@ def _conv_output_values(conv, input_shape):
     return conv.out_channels * sizes[0] * sizes[1]
 
 
+def first_conv_output_bytes(module, input_shape):
+    """float32 bytes per sample out of ``module``'s first ``nn.Conv2d``; None without one."""
+    conv = next((m for m in module.modules() if isinstance(m, torch.nn.Conv2d)), None)
+    return None if conv is None else 4 * _conv_output_values(conv, input_shape)
+
+
 def inference_chunk_size(device, module=None, input_shape=None):
     """Rows per inference chunk (every chunk is padded to it: ``predict_logits``).
 
@@ -693,10 +699,9 @@ def inference_chunk_size(device, module=None, input_shape=None):
         return 4096
     if module is None or input_shape is None:
         return CPU_CHUNK_ROWS
-    conv = next((m for m in module.modules() if isinstance(m, torch.nn.Conv2d)), None)
-    if conv is None:
+    per_sample = first_conv_output_bytes(module, input_shape)
+    if per_sample is None:
         return CPU_CHUNK_ROWS
-    per_sample = 4 * _conv_output_values(conv, input_shape)
     rows = max(1, CPU_CHUNK_ACTIVATION_BYTES // per_sample)
     return min(CPU_CHUNK_ROWS, 1 << (rows.bit_length() - 1))
 
